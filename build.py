@@ -1,0 +1,92 @@
+#!/usr/bin/env python3
+"""factsite command line: python build.py [build|check] [options].
+
+Exit codes: 0 success, 1 content errors, 2 usage errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from factsite import pipeline
+from factsite.diagnostics import FORMATS, ContentError, summary
+
+EXIT_OK, EXIT_CONTENT, EXIT_USAGE = 0, 1, 2
+VERBS = ("build", "check")
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if not argv or (argv[0] not in VERBS and argv[0] not in ("-h", "--help")):
+        argv.insert(0, "build")  # `python build.py` is `python build.py build`
+    args = _parser().parse_args(argv)
+    if args.format is None:
+        args.format = "github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text"
+    try:
+        return args.run(args)
+    except ContentError as error:
+        _report(error.diagnostics, args.format)
+        if args.format == "text":
+            print(f"{args.command} failed: {summary(error.diagnostics)}", file=sys.stderr)
+        if args.debug:
+            raise
+        return EXIT_CONTENT
+
+
+def _build(args: argparse.Namespace) -> int:
+    result = pipeline.build(args.content, args.templates, args.out, strict=args.strict)
+    _report(result.warnings, args.format)
+    print(f"built {len(result.site.claims)} claims, {result.pages} pages "
+          f"({result.files} files) into {args.out}/ in {result.seconds:.2f} s")
+    return EXIT_OK
+
+
+def _check(args: argparse.Namespace) -> int:
+    site, warnings = pipeline.load_site(args.content)
+    if args.strict and warnings:
+        raise ContentError(warnings)
+    _report(warnings, args.format)
+    if args.format == "text":
+        print(f"ok: {len(site.claims)} claims, {len(site.claimants)} claimants, "
+              f"{len(site.sources)} sources checked" + (f"; {summary(warnings)}" if warnings else ""))
+    return EXIT_OK
+
+
+def _report(diagnostics, fmt: str) -> None:
+    if fmt == "json":
+        print(FORMATS["json"](diagnostics))
+    elif diagnostics:
+        print(FORMATS[fmt](diagnostics), file=sys.stderr)
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--content", type=Path, default=Path("content"),
+                        help="content directory (default: content)")
+    common.add_argument("--templates", type=Path, default=Path("templates"),
+                        help="templates directory (default: templates)")
+    common.add_argument("--out", type=Path, default=Path("site"),
+                        help="output directory (default: site)")
+    common.add_argument("--strict", action="store_true", help="treat warnings as errors")
+    common.add_argument("--format", choices=sorted(FORMATS),
+                        help="diagnostics format (default: text; github under GitHub Actions)")
+    common.add_argument("--debug", action="store_true", help="show tracebacks")
+
+    parser = argparse.ArgumentParser(
+        prog="build.py",
+        description="Build and check a factsite fact-check site.",
+        epilog="exit codes: 0 ok, 1 content errors, 2 usage errors",
+    )
+    verbs = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    verbs.add_parser("build", parents=[common], help="check content and write the site (default)",
+                     ).set_defaults(run=_build)
+    verbs.add_parser("check", parents=[common], help="check content; write nothing",
+                     ).set_defaults(run=_check)
+    return parser
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,251 @@
+"""The resolved site: frozen entities that reference each other as objects.
+
+Relations are stored once in content and exposed on both sides here
+(``disputes``/``disputed_by``, ``passages``/``source.citations``). Every
+entity knows its own site-relative ``url``; templates never build paths or
+look anything up by id. Back-references are set once by :func:`link`
+while the site is assembled, before anyone else sees it.
+"""
+
+from __future__ import annotations
+
+import calendar
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from markupsafe import Markup
+
+from .passages import Span
+
+
+@dataclass(frozen=True, order=True)
+class PartialDate:
+    year: int
+    month: int | None = None
+    day: int | None = None
+
+    @property
+    def iso(self) -> str:
+        parts = [f"{self.year:04d}"]
+        if self.month:
+            parts.append(f"{self.month:02d}")
+        if self.day:
+            parts.append(f"{self.day:02d}")
+        return "-".join(parts)
+
+    @property
+    def display(self) -> str:
+        if self.day:
+            return f"{self.day} {calendar.month_name[self.month]} {self.year}"
+        if self.month:
+            return f"{calendar.month_name[self.month]} {self.year}"
+        return str(self.year)
+
+    @property
+    def sort_key(self) -> tuple[int, int, int]:
+        return self.year, self.month or 0, self.day or 0
+
+    def __str__(self) -> str:
+        return self.iso
+
+
+def _entity(cls):  # noqa: ANN001 - a decorator for all entities
+    return dataclass(frozen=True, eq=False)(cls)
+
+
+@_entity
+class Rating:
+    id: str
+    label: str
+    description: str | None
+    position: int  # 1 = best
+    scale_size: int
+
+
+@_entity
+class Topic:
+    id: str
+    label: str
+    description: str | None
+    claims: tuple[Claim, ...] = ()
+
+    @property
+    def url(self) -> str:
+        return f"topics/{self.id}/"
+
+
+@_entity
+class Publisher:
+    name: str
+    url: str | None
+
+
+@_entity
+class Claimant:
+    id: str
+    name: str
+    kind: str
+    role: str | None
+    same_as: str | None
+    description_html: Markup | None
+    claims: tuple[Claim, ...] = ()
+
+    @property
+    def url(self) -> str:
+        return f"claimants/{self.id}/"
+
+    @cached_property
+    def disputed_by(self) -> tuple[Claim, ...]:
+        """Claims by others that dispute any of this claimant's claims."""
+        seen: dict[str, Claim] = {}
+        for claim in self.claims:
+            for counter in claim.disputed_by:
+                if self not in counter.claimants:
+                    seen.setdefault(counter.id, counter)
+        return tuple(sorted(seen.values(), key=Claim.chronological))
+
+
+@_entity
+class Source:
+    id: str
+    title: str
+    outlet: str | None
+    original_url: str | None
+    archived_url: str | None
+    published: PartialDate | None
+    language: str
+    text: str
+    citations: tuple[Passage, ...] = ()
+
+    @property
+    def url(self) -> str:
+        return f"sources/{self.id}/"
+
+    @cached_property
+    def segments(self) -> tuple[Segment, ...]:
+        """The text cut at every passage boundary, so overlapping passages nest cleanly."""
+        cuts = {0, len(self.text)}
+        for passage in self.citations:
+            cuts.update((passage.span.start, passage.span.end))
+        points = sorted(cuts)
+        numbers = {id(p): n for n, p in enumerate(self.citations, start=1)}
+        segments = []
+        for start, end in zip(points, points[1:]):
+            covering = tuple(p for p in self.citations
+                             if p.span.start <= start and end <= p.span.end)
+            segments.append(Segment(
+                text=self.text[start:end],
+                passages=covering,
+                opens=tuple(p for p in covering if p.span.start == start),
+                closes=tuple((numbers[id(p)], p) for p in covering if p.span.end == end),
+            ))
+        return tuple(segments)
+
+
+@dataclass(frozen=True)
+class Segment:
+    text: str
+    passages: tuple[Passage, ...]  # every passage covering this piece, outermost first
+    opens: tuple[Passage, ...]  # passages that start here (their anchor goes here)
+    closes: tuple[tuple[int, Passage], ...]  # (number on the page, passage) ending here
+
+
+@_entity
+class Passage:
+    claim: Claim
+    number: int  # 1-based within its claim
+    source: Source
+    quote: str
+    span: Span
+    before: str  # context shown around the passage
+    after: str
+    line: int  # where the passage starts in the source file
+    column: int
+
+    @property
+    def text(self) -> str:
+        """The passage exactly as published, which may differ from the quote in typography."""
+        return self.source.text[self.span.start:self.span.end]
+
+    @property
+    def anchor(self) -> str:
+        return f"passage-{self.claim.id}-{self.number}"
+
+    @property
+    def url(self) -> str:
+        return f"{self.source.url}#{self.anchor}"
+
+
+@_entity
+class Update:
+    date: PartialDate
+    note_html: Markup
+
+
+@_entity
+class Claim:
+    id: str
+    text: str
+    claimants: tuple[Claimant, ...]
+    date: PartialDate
+    venue: str | None
+    rating: Rating | None
+    topics: tuple[Topic, ...]
+    analysis_html: Markup | None
+    published: PartialDate | None
+    updates: tuple[Update, ...]
+    passages: tuple[Passage, ...] = ()
+    disputes: tuple[Claim, ...] = ()
+    supports: tuple[Claim, ...] = ()
+    disputed_by: tuple[Claim, ...] = ()
+    supported_by: tuple[Claim, ...] = ()
+
+    @property
+    def url(self) -> str:
+        return f"claims/{self.id}/"
+
+    @property
+    def is_disputed(self) -> bool:
+        return bool(self.disputed_by)
+
+    def chronological(self) -> tuple[Any, ...]:
+        return self.date.sort_key, self.id
+
+
+@_entity
+class Page:
+    id: str
+    title: str
+    description: str | None
+    html: Markup
+
+    @property
+    def url(self) -> str:
+        return f"{self.id}/"
+
+
+@_entity
+class Site:
+    title: str
+    description: str | None
+    base_url: str
+    language: str
+    publisher: Publisher
+    ratings: tuple[Rating, ...]
+    topics: tuple[Topic, ...]
+    claimants: tuple[Claimant, ...]
+    sources: tuple[Source, ...]
+    claims: tuple[Claim, ...]  # chronological
+    pages: tuple[Page, ...]
+    warnings: tuple[Any, ...] = field(default=())
+
+    @property
+    def latest_claims(self) -> tuple[Claim, ...]:
+        return tuple(sorted(self.claims, key=lambda c: (c.date.sort_key, c.id), reverse=True))
+
+
+def link(obj: Any, **references: Any) -> None:
+    """Set back-references on a frozen entity while the site is being assembled."""
+    for name, value in references.items():
+        object.__setattr__(obj, name, value)

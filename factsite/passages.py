@@ -1,0 +1,182 @@
+"""Anchoring quotes in source texts.
+
+Matching ignores only differences in whitespace runs, typographic quotes and
+apostrophes, and dashes; case and words must match. Every match is recorded
+as a character span of the *original* text, which is never altered. This is
+the W3C ``TextQuoteSelector`` model: exact text, with optional prefix and
+suffix to pick one of several occurrences.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cached_property
+
+from rapidfuzz import fuzz
+
+_FOLD = str.maketrans({
+    "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u201f": '"', "\u00ab": '"', "\u00bb": '"',
+    "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'",
+    "\u2013": "-", "\u2014": "-",
+})
+_WHITESPACE = re.compile(r"\s+")
+
+
+@dataclass(frozen=True, order=True)
+class Span:
+    """Characters ``start:end`` of a source's original text."""
+
+    start: int
+    end: int
+
+
+class AnchorError(Exception):
+    """Base of the ways a quote can fail to pick exactly one span."""
+
+
+class EmptyQuote(AnchorError):
+    pass
+
+
+class NotFound(AnchorError):
+    def __init__(self, closest: Span | None):
+        super().__init__("quote not found")
+        self.closest = closest
+
+
+class Ambiguous(AnchorError):
+    """More than one occurrence is left after prefix and suffix were applied."""
+
+    def __init__(self, occurrences: list[Span], narrowed: bool):
+        super().__init__("quote is ambiguous")
+        self.occurrences = occurrences
+        self.narrowed = narrowed
+
+
+class ContextMismatch(AnchorError):
+    """The quote occurs, but none of its occurrences has the given prefix/suffix."""
+
+    def __init__(self, occurrences: list[Span]):
+        super().__init__("prefix/suffix match no occurrence")
+        self.occurrences = occurrences
+
+
+def normalise(text: str) -> tuple[str, list[int]]:
+    """Fold ``text`` for matching and map each folded character to its original index."""
+    folded: list[str] = []
+    origin: list[int] = []
+    position = 0
+    for match in _WHITESPACE.finditer(text):
+        segment = text[position:match.start()].translate(_FOLD)
+        folded.append(segment)
+        origin.extend(range(position, match.start()))
+        folded.append(" ")
+        origin.append(match.start())
+        position = match.end()
+    folded.append(text[position:].translate(_FOLD))
+    origin.extend(range(position, len(text)))
+    return "".join(folded), origin
+
+
+def fold(fragment: str) -> str:
+    return _WHITESPACE.sub(" ", fragment.translate(_FOLD)).strip()
+
+
+class SourceText:
+    """A source's text, folded once so that many quotes can be anchored in it."""
+
+    def __init__(self, text: str):
+        self.text = text
+
+    @cached_property
+    def _folded(self) -> tuple[str, list[int]]:
+        return normalise(self.text)
+
+    def occurrences(self, quote: str) -> list[Span]:
+        needle = fold(quote)
+        if not needle:
+            raise EmptyQuote("quote is empty")
+        folded, origin = self._folded
+        spans = []
+        index = folded.find(needle)
+        while index != -1:
+            spans.append(Span(origin[index], origin[index + len(needle) - 1] + 1))
+            index = folded.find(needle, index + 1)
+        return spans
+
+    def anchor(self, quote: str, prefix: str | None = None, suffix: str | None = None) -> Span:
+        """The one span of ``quote``; raises an :class:`AnchorError` otherwise."""
+        spans = self.occurrences(quote)
+        if not spans:
+            raise NotFound(self.closest(quote))
+        chosen = [s for s in spans if self._has_context(s, prefix, suffix)]
+        if not chosen:
+            raise ContextMismatch(spans)
+        if len(chosen) > 1:
+            raise Ambiguous(chosen, narrowed=bool(prefix or suffix))
+        return chosen[0]
+
+    def _has_context(self, span: Span, prefix: str | None, suffix: str | None) -> bool:
+        if prefix and not fold(self.text[:span.start]).endswith(fold(prefix)):
+            return False
+        if suffix and not fold(self.text[span.end:]).startswith(fold(suffix)):
+            return False
+        return True
+
+    def closest(self, quote: str) -> Span | None:
+        """The passage most like ``quote``, widened to whole words, or None if nothing is alike."""
+        folded, origin = self._folded
+        needle = fold(quote)
+        if not folded.strip() or not needle:
+            return None
+        if len(needle) >= len(folded):
+            start, end = 0, len(folded)
+        else:
+            alignment = fuzz.partial_ratio_alignment(needle, folded)
+            if alignment is None or alignment.score < 40:
+                return None
+            start, end = alignment.dest_start, alignment.dest_end
+        while start > 0 and not folded[start - 1].isspace():
+            start -= 1
+        while end < len(folded) and not folded[end].isspace():
+            end += 1
+        while start < end and folded[start].isspace():
+            start += 1
+        while end > start and folded[end - 1].isspace():
+            end -= 1
+        if start >= end:
+            return None
+        return Span(origin[start], origin[end - 1] + 1)
+
+    def context(self, span: Span, width: int = 160) -> tuple[str, str]:
+        """About ``width`` characters of text before and after ``span``, cut at word
+        boundaries and never across a blank line, with an ellipsis where cut."""
+        before = self.text[max(0, span.start - width):span.start]
+        after = self.text[span.end:span.end + width]
+        paragraph_break = re.compile(r"\n[ \t]*\n")
+        breaks = list(paragraph_break.finditer(before))
+        if breaks:
+            before = before[breaks[-1].end():]
+        elif span.start - width > 0:
+            before = "…" + before[min(len(before), _next_space(before)):].lstrip()
+        first_break = paragraph_break.search(after)
+        if first_break:
+            after = after[:first_break.start()]
+        elif span.end + width < len(self.text):
+            after = after[:_last_space(after)].rstrip() + "…"
+        return before.lstrip(), after.rstrip()
+
+    def line_col(self, offset: int) -> tuple[int, int]:
+        line = self.text.count("\n", 0, offset)
+        return line + 1, offset - (self.text.rfind("\n", 0, offset) + 1) + 1
+
+
+def _next_space(text: str) -> int:
+    match = re.search(r"\s", text)
+    return match.start() if match else 0
+
+
+def _last_space(text: str) -> int:
+    match = re.search(r"\s\S*$", text)
+    return match.start() if match else len(text)

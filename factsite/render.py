@@ -1,0 +1,112 @@
+"""Templates: plan(site) → pages, render(page) → text.
+
+Jinja runs with autoescape on and ``StrictUndefined``; content only ever
+reaches templates as values, never as template source.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from itertools import groupby
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import jinja2
+
+from .diagnostics import ContentError, Diagnostic
+from .model import Claim, Site
+
+
+@dataclass(frozen=True)
+class Page:
+    url: str  # site-relative, '' for the home page, 'claims/x/' for a claim
+    template: str
+    context: dict[str, Any] = field(default_factory=dict)
+    output: str = ""  # file under site/; derived from url when empty
+
+    @property
+    def path(self) -> str:
+        return self.output or f"{self.url}index.html"
+
+
+def plan(site: Site) -> list[Page]:
+    """Every page of the site with the objects its template shows."""
+    pages = [
+        Page("", "index.html", {"claims": site.latest_claims}),
+        Page("timeline/", "timeline.html", {"months": _by_month(site.claims)}),
+        Page("", "404.html", {"root": urlsplit(site.base_url).path}, output="404.html"),
+    ]
+    pages += [Page(c.url, "claim.html", {"claim": c}) for c in site.claims]
+    pages += [Page(c.url, "claimant.html", {"claimant": c}) for c in site.claimants]
+    pages += [Page(s.url, "source.html", {"source": s}) for s in site.sources]
+    pages += [Page(t.url, "topic.html", {"topic": t}) for t in site.topics]
+    pages += [Page(p.url, "page.html", {"page": p}) for p in site.pages]
+    return pages
+
+
+def _by_month(claims: tuple[Claim, ...]) -> list[tuple[str, list[Claim]]]:
+    """Claims grouped by month, oldest first; year-only dates form their own group."""
+    def label(claim: Claim) -> str:
+        date = claim.date
+        return date.display if date.month is None else date.__class__(date.year, date.month).display
+
+    return [(name, list(group)) for name, group in groupby(claims, key=label)]
+
+
+class Renderer:
+    def __init__(self, templates_dir: Path, site: Site):
+        self.templates_dir = Path(templates_dir)
+        self.env = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(self.templates_dir),
+            autoescape=True,
+            undefined=jinja2.StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=True,
+        )
+        self.env.globals["site"] = site
+        self.env.filters["rel"] = _relative_url
+
+    def render(self, page: Page) -> str:
+        try:
+            template = self.env.get_template(page.template)
+            return template.render(page_url=page.url, **page.context)
+        except jinja2.TemplateSyntaxError as error:
+            raise ContentError([Diagnostic(
+                self._template_path(error.name or page.template), error.lineno or 1, 1,
+                f"template syntax error: {error.message}")]) from None
+        except jinja2.TemplateNotFound as error:
+            raise ContentError([Diagnostic(
+                str(self.templates_dir / page.template), 1, 1,
+                f"template not found: {error.name}",
+                f"templates are read from {self.templates_dir}")]) from None
+        except jinja2.UndefinedError as error:
+            path, line = self._failing_template_line(page.template)
+            raise ContentError([Diagnostic(path, line, 1, f"template error: {error.message}",
+                                           f"while rendering {page.path}")]) from None
+
+    def _template_path(self, name: str) -> str:
+        return str(self.templates_dir / name)
+
+    def _failing_template_line(self, fallback: str) -> tuple[str, int]:
+        """The innermost template frame of the current exception (Jinja maps frames to lines)."""
+        tb = sys.exc_info()[2]
+        found = (self._template_path(fallback), 1)
+        root = str(self.templates_dir.resolve())
+        while tb is not None:
+            filename = tb.tb_frame.f_code.co_filename
+            if filename.startswith(root):
+                found = (str(self.templates_dir / Path(filename).relative_to(root)), tb.tb_lineno)
+            tb = tb.tb_next
+        return found
+
+
+@jinja2.pass_context
+def _relative_url(context: jinja2.runtime.Context, target: str) -> str:
+    """A site-relative URL as seen from the page being rendered, so any sub-path works."""
+    if "root" in context:  # pages served at unknown depth (404) use absolute paths
+        return context["root"] + target
+    depth = context["page_url"].count("/")
+    return "../" * depth + target if (depth or target) else "./"

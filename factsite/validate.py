@@ -1,0 +1,449 @@
+"""Documents → Site: every check, every reference resolved, all problems collected.
+
+Three passes: the shape of each file (pydantic models in :mod:`factsite.schema`),
+then everything that spans files (references, quotes, uniqueness), then,
+only when nothing is wrong, the frozen :class:`factsite.model.Site`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import typing
+from collections import defaultdict
+from typing import Any, Iterable
+
+from markupsafe import Markup
+from pydantic import BaseModel, ValidationError
+
+from . import model as m
+from .diagnostics import Diagnostic, errors
+from .load import Document, YamlPath
+from .markdown import render_markdown
+from .passages import Ambiguous, ContextMismatch, EmptyQuote, NotFound, SourceText, Span
+from .schema import MODELS, ClaimIn, Invalid, SiteIn, parse_date
+from .schema import ID_PATTERN
+
+import re
+
+_ID = re.compile(ID_PATTERN)
+# Page ids that would collide with generated sections or files.
+RESERVED_PAGE_IDS = frozenset({
+    "claims", "claimants", "sources", "topics", "timeline", "search", "static", "threads",
+    "feed", "sitemap", "robots", "404", "index", "pagefind",
+})
+
+
+def validate(documents: Iterable[Document]) -> tuple[m.Site | None, list[Diagnostic]]:
+    """Return the site (None when there are errors) and every diagnostic found."""
+    return _Validator(list(documents)).run()
+
+
+class _Validator:
+    def __init__(self, documents: list[Document]):
+        self.documents = documents
+        self.diagnostics: list[Diagnostic] = []
+        self.parsed: dict[str, dict[str, tuple[Document, Any]]] = defaultdict(dict)
+        self.known_ids: dict[str, set[str]] = defaultdict(set)
+        self.source_texts: dict[str, SourceText] = {}
+        self.spans: dict[tuple[str, int], Span] = {}
+        self.markdown: dict[tuple[str, YamlPath], Markup] = {}
+
+    # -- reporting -----------------------------------------------------------
+
+    def report(self, doc: Document, path: YamlPath, message: str, hint: str | None = None,
+               *, at_key: bool = False, severity: str = "error") -> None:
+        line, col = doc.key_mark(path) if at_key else doc.mark(path)
+        self.diagnostics.append(Diagnostic(doc.path, line, col, message, hint, severity))
+
+    # -- passes ----------------------------------------------------------------
+
+    def run(self) -> tuple[m.Site | None, list[Diagnostic]]:
+        for doc in self.documents:
+            self.check_shape(doc)
+        site_entry = self.parsed["site"].get("site")
+        for doc, claim in self.parsed["claim"].values():
+            self.check_claim(doc, claim, site_entry[1] if site_entry else None)
+        if site_entry:
+            self.check_site(*site_entry)
+        for kind in ("claimant", "source", "page"):
+            for doc, data in self.parsed[kind].values():
+                self.check_markdown_fields(doc, data)
+        for doc, _ in self.parsed["page"].values():
+            if doc.id in RESERVED_PAGE_IDS:
+                self.report(doc, (), f"page id '{doc.id}' is reserved for a generated page",
+                            "rename the file")
+        for doc, _ in self.parsed["source"].values():
+            if not (doc.body or "").strip():
+                self.report(doc, (), "source text is empty",
+                            "paste the archived text after the closing '---' line")
+        if errors(self.diagnostics):
+            return None, sorted(self.diagnostics)
+        site = self.assemble()
+        self.warn_unused(site)
+        return site, sorted(self.diagnostics)
+
+    def check_shape(self, doc: Document) -> None:
+        if doc.kind != "site" and not _ID.match(doc.id):
+            self.report(doc, (), f"invalid id '{doc.id}' (the file name)",
+                        f"ids use lowercase letters, digits and single hyphens: "
+                        f"rename to '{_suggest_id(doc.id)}'")
+        self.known_ids[doc.kind].add(doc.id)
+        model = MODELS[doc.kind]
+        if doc.kind == "source" and doc.body is not None:
+            self.source_texts[doc.id] = SourceText(doc.body)
+        if not isinstance(doc.data, dict):
+            what = "empty" if doc.data is None else f"a {_type_name(doc.data)}"
+            where = "front matter" if doc.kind in ("source", "page") else "file"
+            self.report(doc, (), f"{where} is {what}; expected fields like "
+                                 f"'{next(iter(model.model_fields))}: ...'")
+            return
+        try:
+            parsed = model.model_validate(doc.data)
+        except ValidationError as error:
+            for problem in error.errors(include_url=False):
+                self.report_shape_problem(doc, model, problem)
+            return
+        self.parsed[doc.kind][doc.id] = (doc, parsed)
+
+    def report_shape_problem(self, doc: Document, model: type[BaseModel], problem: dict) -> None:
+        loc = tuple(problem["loc"])
+        kind, value = problem["type"], problem.get("input")
+        name = _field_label(loc)
+        if kind == "missing":
+            self.report(doc, loc[:-1], f"missing required field '{loc[-1]}'")
+        elif kind == "extra_forbidden":
+            known = _fields_at(model, loc[:-1])
+            close = difflib.get_close_matches(str(loc[-1]), known, n=1, cutoff=0.6)
+            hint = (f"did you mean '{close[0]}'?" if close
+                    else "known fields: " + ", ".join(known))
+            self.report(doc, loc, f"unknown field '{loc[-1]}'", hint, at_key=True)
+        elif kind == "value_error" and isinstance(problem.get("ctx", {}).get("error"), Invalid):
+            invalid = problem["ctx"]["error"]
+            self.report(doc, loc, invalid.message, invalid.hint)
+        elif kind == "string_pattern_mismatch" and problem["ctx"]["pattern"] == ID_PATTERN:
+            self.report(doc, loc, f"invalid id '{value}' in '{name}'",
+                        f"ids use lowercase letters, digits and single hyphens, "
+                        f"like '{_suggest_id(str(value))}'")
+        elif kind == "string_pattern_mismatch":
+            self.report(doc, loc, f"invalid value '{value}' for '{name}'",
+                        "a language tag looks like 'en', 'ru' or 'pt-BR'"
+                        if loc[-1] == "language" else None)
+        elif kind == "string_type":
+            self.report(doc, loc, f"'{name}' must be text, not {_type_name(value)}",
+                        "put the value in quotes" if isinstance(value, bool) else None)
+        elif kind == "list_type":
+            self.report(doc, loc, f"'{name}' must be a list, not {_type_name(value)}",
+                        "write [a, b] or one '- item' per line")
+        elif kind in ("model_type", "model_attributes_type", "dict_type"):
+            self.report(doc, loc, f"'{name}' must be a mapping of fields, not {_type_name(value)}")
+        elif kind == "too_short" and isinstance(value, list):
+            self.report(doc, loc, f"'{name}' needs at least one entry")
+        elif kind == "string_too_short":
+            self.report(doc, loc, f"'{name}' must not be empty")
+        elif kind == "literal_error":
+            allowed = problem["ctx"]["expected"].replace("'", "")
+            self.report(doc, loc, f"'{name}' must be one of {allowed}, not '{value}'")
+        else:  # pragma: no cover - a pydantic error type we do not word ourselves
+            self.report(doc, loc, f"'{name}': {problem['msg']}")
+
+    def check_claim(self, doc: Document, claim: ClaimIn, site: SiteIn | None) -> None:
+        self.check_references(doc, ("claimant",), claim.claimant, "claimant", "claimant")
+        for index, passage in enumerate(claim.passages):
+            self.check_passage(doc, index, passage)
+        for relation in ("disputes", "supports"):
+            targets = getattr(claim, relation)
+            self.check_references(doc, (relation,), targets, "claim", "claim")
+            for index, target in enumerate(targets):
+                if target == doc.id:
+                    verb = "dispute" if relation == "disputes" else "support"
+                    self.report(doc, (relation, index), f"a claim cannot {verb} itself")
+        for index, target in enumerate(claim.supports):
+            if target in claim.disputes:
+                self.report(doc, ("supports", index),
+                            f"claim '{target}' is both disputed and supported",
+                            "keep it in one of 'disputes' or 'supports'")
+        if site is not None:
+            if site.topics:
+                self.check_references(doc, ("topics",), claim.topics, "topic",
+                                      "topic", known={t.id for t in site.topics})
+            if claim.rating is not None:
+                ratings = {r.id for r in site.ratings}
+                if not ratings:
+                    self.report(doc, ("rating",), f"unknown rating '{claim.rating}'",
+                                "content/site.yaml defines no ratings")
+                else:
+                    self.check_references(doc, ("rating",), [claim.rating], "rating",
+                                          "rating", known=ratings, single=True)
+        self.check_markdown_fields(doc, claim)
+
+    def check_references(self, doc: Document, path: YamlPath, ids: list[str], kind: str,
+                         label: str, *, known: set[str] | None = None,
+                         single: bool = False) -> None:
+        known = self.known_ids[kind] if known is None else known
+        seen: set[str] = set()
+        for index, ref in enumerate(ids):
+            where = path if single or (path[-1] == "claimant" and len(ids) == 1) else path + (index,)
+            if where not in doc.marks:
+                where = path
+            if ref in seen:
+                self.report(doc, where, f"{label} '{ref}' is listed twice")
+            seen.add(ref)
+            if ref not in known:
+                close = difflib.get_close_matches(ref, sorted(known), n=1, cutoff=0.5)
+                hint = f"did you mean '{close[0]}'?" if close else (
+                    f"known {label}s: {', '.join(sorted(known)[:8])}" if known
+                    else f"there are no {label}s yet")
+                self.report(doc, where, f"unknown {label} '{ref}'", hint)
+
+    def check_passage(self, doc: Document, index: int, passage: Any) -> None:
+        here = ("passages", index)
+        if passage.source not in self.known_ids["source"]:
+            self.check_references(doc, here + ("source",), [passage.source], "source", "source",
+                                  single=True)
+            return
+        text = self.source_texts.get(passage.source)
+        if text is None:
+            return  # the source itself failed to load and is reported there
+        source_path = self.source_path(passage.source)
+        try:
+            self.spans[(doc.id, index)] = text.anchor(passage.quote, passage.prefix, passage.suffix)
+        except EmptyQuote:
+            self.report(doc, here + ("quote",), "quote is empty",
+                        "copy the exact words from the source")
+        except NotFound as missing:
+            hint = "nothing in the source is close to it"
+            if missing.closest:
+                line, col = self.source_line_col(passage.source, missing.closest.start)
+                excerpt = _shorten(text.text[missing.closest.start:missing.closest.end])
+                hint = f"closest passage ({source_path}:{line}:{col}): \"{excerpt}\""
+            self.report(doc, here + ("quote",), f"quote not found in {source_path}", hint)
+        except Ambiguous as ambiguous:
+            lines = _line_list(self.source_line_col(passage.source, s.start)
+                               for s in ambiguous.occurrences)
+            count = len(ambiguous.occurrences)
+            if ambiguous.narrowed:
+                self.report(doc, here + ("quote",),
+                            f"quote occurs {count} times in {source_path} ({lines}) "
+                            f"even with its prefix/suffix",
+                            "make prefix or suffix longer so that only one occurrence matches")
+            else:
+                self.report(doc, here + ("quote",),
+                            f"quote occurs {count} times in {source_path} ({lines})",
+                            "add 'prefix:' or 'suffix:' with the words just before or after "
+                            "the occurrence you mean")
+        except ContextMismatch as mismatch:
+            lines = _line_list(self.source_line_col(passage.source, s.start)
+                               for s in mismatch.occurrences)
+            field = "prefix" if passage.prefix else "suffix"
+            self.report(doc, here + (field,),
+                        f"prefix/suffix match none of the occurrences of the quote in "
+                        f"{source_path} ({lines})",
+                        "copy the words just before (prefix) or after (suffix) the quote exactly")
+
+    def source_path(self, source_id: str) -> str:
+        return self.parsed_or_loaded("source", source_id).path
+
+    def parsed_or_loaded(self, kind: str, doc_id: str) -> Document:
+        return next(d for d in self.documents if d.kind == kind and d.id == doc_id)
+
+    def source_line_col(self, source_id: str, offset: int) -> tuple[int, int]:
+        doc = self.parsed_or_loaded("source", source_id)
+        line, col = self.source_texts[source_id].line_col(offset)
+        return line + doc.body_line - 1, col
+
+    def check_site(self, doc: Document, site: SiteIn) -> None:
+        for field in ("ratings", "topics"):
+            seen: dict[str, int] = {}
+            for index, item in enumerate(getattr(site, field)):
+                if item.id in seen:
+                    first = doc.mark((field, seen[item.id], "id"))[0]
+                    self.report(doc, (field, index, "id"), f"duplicate {field[:-1]} id '{item.id}'",
+                                f"'{item.id}' is already defined on line {first}")
+                seen.setdefault(item.id, index)
+
+    def check_markdown_fields(self, doc: Document, data: Any) -> None:
+        """Render every Markdown field once, reporting disallowed links where they are."""
+        fields: list[tuple[YamlPath, str | None]] = []
+        if doc.kind == "claimant":
+            fields.append((("description",), data.description))
+        if doc.kind == "claim":
+            fields.append((("analysis",), data.analysis))
+            fields.extend((("updates", i, "note"), u.note) for i, u in enumerate(data.updates))
+        if doc.kind == "page":
+            fields.append(((), doc.body))
+        for path, text in fields:
+            if text is None:
+                continue
+            html, problems = render_markdown(text)
+            self.markdown[(doc.path, path)] = html
+            for problem in problems:
+                if path == ():
+                    line, col = doc.body_line + problem.line, 1
+                else:
+                    line, col = doc.mark(path)
+                    line += problem.line
+                self.diagnostics.append(Diagnostic(doc.path, line, col, problem.message,
+                                                   problem.hint))
+
+    def warn_unused(self, site: m.Site) -> None:
+        for source in site.sources:
+            if not source.citations:
+                doc = self.parsed["source"][source.id][0]
+                self.report(doc, (), f"source '{source.id}' is not cited by any claim",
+                            severity="warning")
+        for claimant in site.claimants:
+            if not claimant.claims:
+                doc = self.parsed["claimant"][claimant.id][0]
+                self.report(doc, (), f"claimant '{claimant.id}' has no claims", severity="warning")
+        for claim in site.claims:
+            if claim.rating and not claim.analysis_html:
+                doc = self.parsed["claim"][claim.id][0]
+                self.report(doc, ("rating",), "rated claim has no analysis",
+                            "explain the verdict in 'analysis' for readers", severity="warning")
+
+    # -- assembly ------------------------------------------------------------
+
+    def assemble(self) -> m.Site:
+        site_doc, site_in = self.parsed["site"]["site"]
+        scale = len(site_in.ratings)
+        ratings = {r.id: m.Rating(r.id, r.label, r.description, i + 1, scale)
+                   for i, r in enumerate(site_in.ratings)}
+        topic_labels = {t.id: (t.label, t.description) for t in site_in.topics}
+
+        claimants = {
+            doc.id: m.Claimant(doc.id, c.name, c.kind, c.role, c.same_as,
+                               self.markdown.get((doc.path, ("description",))))
+            for doc, c in _sorted(self.parsed["claimant"])
+        }
+        sources = {
+            doc.id: m.Source(doc.id, s.title, s.outlet, s.url, s.archived_url,
+                             _date(s.published), s.language or site_in.language, doc.body or "")
+            for doc, s in _sorted(self.parsed["source"])
+        }
+        used_topics = sorted({t for _, c in self.parsed["claim"].values() for t in c.topics})
+        topics = {
+            topic_id: m.Topic(topic_id, *topic_labels.get(
+                topic_id, (topic_id.replace("-", " ").capitalize(), None)))
+            for topic_id in (list(topic_labels) if topic_labels else used_topics)
+        }
+
+        claims: dict[str, m.Claim] = {}
+        for doc, c in _sorted(self.parsed["claim"]):
+            updates = tuple(sorted(
+                (m.Update(_date(u.date), self.markdown[(doc.path, ("updates", i, "note"))])
+                 for i, u in enumerate(c.updates)),
+                key=lambda u: u.date.sort_key))
+            claims[doc.id] = m.Claim(
+                doc.id, c.claim, tuple(claimants[i] for i in c.claimant), _date(c.date), c.venue,
+                ratings.get(c.rating) if c.rating else None,
+                tuple(topics[t] for t in c.topics),
+                self.markdown.get((doc.path, ("analysis",))), _date(c.published), updates)
+
+        citations: dict[str, list[m.Passage]] = defaultdict(list)
+        for doc, c in _sorted(self.parsed["claim"]):
+            claim = claims[doc.id]
+            passages = []
+            for index, p in enumerate(c.passages):
+                span = self.spans[(doc.id, index)]
+                text = self.source_texts[p.source]
+                before, after = text.context(span)
+                line, col = self.source_line_col(p.source, span.start)
+                passage = m.Passage(claim, index + 1, sources[p.source], p.quote, span,
+                                    before, after, line, col)
+                passages.append(passage)
+                citations[p.source].append(passage)
+            m.link(claim,
+                   passages=tuple(passages),
+                   disputes=_chronological(claims[i] for i in c.disputes),
+                   supports=_chronological(claims[i] for i in c.supports))
+        for claim in claims.values():
+            m.link(claim,
+                   disputed_by=_chronological(o for o in claims.values() if claim in o.disputes),
+                   supported_by=_chronological(o for o in claims.values() if claim in o.supports))
+        for source in sources.values():
+            m.link(source, citations=tuple(sorted(
+                citations[source.id], key=lambda p: (p.span.start, -p.span.end, p.anchor))))
+        for claimant in claimants.values():
+            m.link(claimant, claims=_chronological(
+                c for c in claims.values() if claimant in c.claimants))
+        for topic in topics.values():
+            m.link(topic, claims=_chronological(c for c in claims.values() if topic in c.topics))
+
+        pages = tuple(
+            m.Page(doc.id, p.title, p.description, self.markdown[(doc.path, ())])
+            for doc, p in sorted(self.parsed["page"].values(), key=lambda e: (e[1].title, e[0].id))
+        )
+        publisher = m.Publisher(site_in.publisher.name, site_in.publisher.url)
+        return m.Site(
+            site_in.title, site_in.description, site_in.base_url, site_in.language, publisher,
+            tuple(ratings.values()), tuple(topics.values()),
+            tuple(claimants.values()), tuple(sources.values()),
+            _chronological(claims.values()), pages,
+        )
+
+
+def _sorted(entries: dict[str, tuple[Document, Any]]) -> list[tuple[Document, Any]]:
+    return [entries[key] for key in sorted(entries)]
+
+
+def _chronological(claims: Iterable[m.Claim]) -> tuple[m.Claim, ...]:
+    return tuple(sorted(claims, key=m.Claim.chronological))
+
+
+def _date(text: str | None) -> m.PartialDate | None:
+    return m.PartialDate(*parse_date(text)) if text else None
+
+
+def _fields_at(model: type[BaseModel], loc: YamlPath) -> list[str]:
+    """Field names of the (nested) model that ``loc`` points into."""
+    current: Any = model
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        annotation = current.model_fields[part].annotation
+        current = _find_model(annotation)
+        if current is None:
+            return []
+    return list(current.model_fields)
+
+
+def _find_model(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in typing.get_args(annotation):
+        found = _find_model(arg)
+        if found:
+            return found
+    return None
+
+
+def _field_label(loc: YamlPath) -> str:
+    label = ""
+    for part in loc:
+        label += f"[{part}]" if isinstance(part, int) else (f".{part}" if label else str(part))
+    return label
+
+
+def _type_name(value: Any) -> str:
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()}"
+    if value is None:
+        return "empty"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return "text"
+
+
+def _suggest_id(raw: str) -> str:
+    return "-".join(re.findall(r"[a-z0-9]+", raw.lower())) or "my-id"
+
+
+def _shorten(text: str, limit: int = 200) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0] + " …"
+
+
+def _line_list(positions: Iterable[tuple[int, int]]) -> str:
+    return ", ".join(f"line {line}" for line, _ in positions)
