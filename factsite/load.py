@@ -49,6 +49,7 @@ class Document:
     key_marks: Mapping[YamlPath, Mark] = field(default_factory=dict)
     body: str | None = None
     body_line: int = 1
+    failed: bool = False  # unreadable: reported already, but its id still exists
 
     def mark(self, path: YamlPath) -> Mark:
         """Position of the value at ``path``, or of its nearest enclosing value."""
@@ -100,6 +101,7 @@ def load_content(content_dir: Path) -> tuple[list[Document], list[Diagnostic]]:
             documents.append(load_file(file, kind))
         except _Problem as problem:
             diagnostics.append(Diagnostic(str(file), *problem.mark, problem.message, problem.hint))
+            documents.append(Document(str(file), kind, file.stem, None, failed=True))
         except FileNotFoundError:
             diagnostics.append(Diagnostic(
                 str(file), 1, 1, "site.yaml not found",

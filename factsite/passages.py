@@ -131,6 +131,8 @@ class SourceText:
         if not folded.strip() or not needle:
             return None
         if len(needle) >= len(folded):
+            if fuzz.partial_ratio(folded, needle) < 40:
+                return None
             start, end = 0, len(folded)
         else:
             alignment = fuzz.partial_ratio_alignment(needle, folded)

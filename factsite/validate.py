@@ -45,6 +45,7 @@ class _Validator:
         self.parsed: dict[str, dict[str, tuple[Document, Any]]] = defaultdict(dict)
         self.known_ids: dict[str, set[str]] = defaultdict(set)
         self.source_texts: dict[str, SourceText] = {}
+        self.source_docs: dict[str, Document] = {}
         self.spans: dict[tuple[str, int], Span] = {}
         self.markdown: dict[tuple[str, YamlPath], Markup] = {}
 
@@ -65,9 +66,6 @@ class _Validator:
             self.check_claim(doc, claim, site_entry[1] if site_entry else None)
         if site_entry:
             self.check_site(*site_entry)
-        for kind in ("claimant", "source", "page"):
-            for doc, data in self.parsed[kind].values():
-                self.check_markdown_fields(doc, data)
         for doc, _ in self.parsed["page"].values():
             if doc.id in RESERVED_PAGE_IDS:
                 self.report(doc, (), f"page id '{doc.id}' is reserved for a generated page",
@@ -76,7 +74,7 @@ class _Validator:
             if not (doc.body or "").strip():
                 self.report(doc, (), "source text is empty",
                             "paste the archived text after the closing '---' line")
-        if errors(self.diagnostics):
+        if errors(self.diagnostics) or any(doc.failed for doc in self.documents):
             return None, sorted(self.diagnostics)
         site = self.assemble()
         self.warn_unused(site)
@@ -88,9 +86,13 @@ class _Validator:
                         f"ids use lowercase letters, digits and single hyphens: "
                         f"rename to '{_suggest_id(doc.id)}'")
         self.known_ids[doc.kind].add(doc.id)
+        if doc.failed:
+            return
+        self.check_markdown_fields(doc)
         model = MODELS[doc.kind]
         if doc.kind == "source" and doc.body is not None:
             self.source_texts[doc.id] = SourceText(doc.body)
+            self.source_docs[doc.id] = doc
         if not isinstance(doc.data, dict):
             what = "empty" if doc.data is None else f"a {_type_name(doc.data)}"
             where = "front matter" if doc.kind in ("source", "page") else "file"
@@ -142,7 +144,10 @@ class _Validator:
             self.report(doc, loc, f"'{name}' must not be empty")
         elif kind == "literal_error":
             allowed = problem["ctx"]["expected"].replace("'", "")
-            self.report(doc, loc, f"'{name}' must be one of {allowed}, not '{value}'")
+            options = re.findall(r"'([^']*)'", problem["ctx"]["expected"])
+            close = difflib.get_close_matches(str(value), options, n=1, cutoff=0.6)
+            self.report(doc, loc, f"'{name}' must be one of {allowed}, not '{value}'",
+                        f"did you mean '{close[0]}'?" if close else None)
         else:  # pragma: no cover - a pydantic error type we do not word ourselves
             self.report(doc, loc, f"'{name}': {problem['msg']}")
 
@@ -174,7 +179,6 @@ class _Validator:
                 else:
                     self.check_references(doc, ("rating",), [claim.rating], "rating",
                                           "rating", known=ratings, single=True)
-        self.check_markdown_fields(doc, claim)
 
     def check_references(self, doc: Document, path: YamlPath, ids: list[str], kind: str,
                          label: str, *, known: set[str] | None = None,
@@ -182,9 +186,7 @@ class _Validator:
         known = self.known_ids[kind] if known is None else known
         seen: set[str] = set()
         for index, ref in enumerate(ids):
-            where = path if single or (path[-1] == "claimant" and len(ids) == 1) else path + (index,)
-            if where not in doc.marks:
-                where = path
+            where = path if single else path + (index,)
             if ref in seen:
                 self.report(doc, where, f"{label} '{ref}' is listed twice")
             seen.add(ref)
@@ -204,7 +206,7 @@ class _Validator:
         text = self.source_texts.get(passage.source)
         if text is None:
             return  # the source itself failed to load and is reported there
-        source_path = self.source_path(passage.source)
+        source_path = self.source_docs[passage.source].path
         try:
             self.spans[(doc.id, index)] = text.anchor(passage.quote, passage.prefix, passage.suffix)
         except EmptyQuote:
@@ -240,16 +242,10 @@ class _Validator:
                         f"{source_path} ({lines})",
                         "copy the words just before (prefix) or after (suffix) the quote exactly")
 
-    def source_path(self, source_id: str) -> str:
-        return self.parsed_or_loaded("source", source_id).path
-
-    def parsed_or_loaded(self, kind: str, doc_id: str) -> Document:
-        return next(d for d in self.documents if d.kind == kind and d.id == doc_id)
-
     def source_line_col(self, source_id: str, offset: int) -> tuple[int, int]:
-        doc = self.parsed_or_loaded("source", source_id)
+        """Line and column in the source *file* of a character of its text."""
         line, col = self.source_texts[source_id].line_col(offset)
-        return line + doc.body_line - 1, col
+        return line + self.source_docs[source_id].body_line - 1, col
 
     def check_site(self, doc: Document, site: SiteIn) -> None:
         for field in ("ratings", "topics"):
@@ -261,18 +257,25 @@ class _Validator:
                                 f"'{item.id}' is already defined on line {first}")
                 seen.setdefault(item.id, index)
 
-    def check_markdown_fields(self, doc: Document, data: Any) -> None:
-        """Render every Markdown field once, reporting disallowed links where they are."""
-        fields: list[tuple[YamlPath, str | None]] = []
+    def check_markdown_fields(self, doc: Document) -> None:
+        """Render every Markdown field once, reporting disallowed links where they are.
+
+        Works on the raw values, so links are checked even when the file's shape is wrong.
+        """
+        data = doc.data if isinstance(doc.data, dict) else {}
+        fields: list[tuple[YamlPath, Any]] = []
         if doc.kind == "claimant":
-            fields.append((("description",), data.description))
+            fields.append((("description",), data.get("description")))
         if doc.kind == "claim":
-            fields.append((("analysis",), data.analysis))
-            fields.extend((("updates", i, "note"), u.note) for i, u in enumerate(data.updates))
+            fields.append((("analysis",), data.get("analysis")))
+            updates = data.get("updates")
+            for i, update in enumerate(updates if isinstance(updates, list) else []):
+                if isinstance(update, dict):
+                    fields.append((("updates", i, "note"), update.get("note")))
         if doc.kind == "page":
             fields.append(((), doc.body))
         for path, text in fields:
-            if text is None:
+            if not isinstance(text, str):
                 continue
             html, problems = render_markdown(text)
             self.markdown[(doc.path, path)] = html
@@ -446,4 +449,4 @@ def _shorten(text: str, limit: int = 200) -> str:
 
 
 def _line_list(positions: Iterable[tuple[int, int]]) -> str:
-    return ", ".join(f"line {line}" for line, _ in positions)
+    return "at " + ", ".join(f"{line}:{col}" for line, col in positions)
