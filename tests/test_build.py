@@ -1,0 +1,165 @@
+"""Building: golden output, determinism, the atomic swap, refusals and the CLI."""
+
+from __future__ import annotations
+
+import difflib
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import build
+from factsite import pipeline
+from factsite.diagnostics import ContentError
+from tests import golden
+from tests.conftest import ROOT, TEMPLATES
+
+
+def test_golden_site(tmp_path):
+    """The fixture site builds to exactly tests/golden/expected/ (`make golden` regenerates)."""
+    actual = golden.build_fixture(tmp_path / "site")
+    expected = golden.site_files(golden.EXPECTED)
+    assert sorted(actual) == sorted(expected)
+    for name in expected:
+        if actual[name] != expected[name]:
+            diff = difflib.unified_diff(
+                expected[name].decode().splitlines(), actual[name].decode().splitlines(),
+                f"expected/{name}", f"actual/{name}", lineterm="", n=2)
+            pytest.fail("golden output differs (run `make golden` if intended):\n"
+                        + "\n".join(list(diff)[:60]))
+
+
+def test_build_twice_gives_identical_bytes(tmp_path, content):
+    pipeline.build(content, TEMPLATES, tmp_path / "a")
+    pipeline.build(content, TEMPLATES, tmp_path / "b")
+    assert golden.site_files(tmp_path / "a") == golden.site_files(tmp_path / "b")
+    assert golden.site_files(tmp_path / "a")  # not an empty site
+
+
+def test_failed_build_leaves_previous_site_untouched(tmp_path, content):
+    out = tmp_path / "site"
+    pipeline.build(content, TEMPLATES, out)
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    claim = content / "claims" / "opens-2023.yaml"
+    claim.write_text(claim.read_text().replace("Мост откроется", "Мост не откроется"))
+    with pytest.raises(ContentError):
+        pipeline.build(content, TEMPLATES, out)
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+    assert [p.name for p in tmp_path.iterdir()] == [c for c in ["content", "site"]
+                                                    if (tmp_path / c).exists()]
+
+
+def test_template_error_is_reported_with_template_line_and_site_untouched(tmp_path, content):
+    templates = tmp_path / "templates"
+    shutil.copytree(TEMPLATES, templates)
+    out = tmp_path / "site"
+    pipeline.build(content, templates, out)
+    (templates / "topic.html").write_text(
+        '{% extends "base.html" %}\n{% block main %}\n{{ topic.nonexistent }}\n{% endblock %}\n')
+    with pytest.raises(ContentError) as caught:
+        pipeline.build(content, templates, out)
+    [diagnostic] = caught.value.diagnostics
+    assert (diagnostic.path, diagnostic.line) == (str(templates / "topic.html"), 3)
+    assert "has no attribute 'nonexistent'" in diagnostic.message
+    assert (out / "topics" / "bridge" / "index.html").is_file()
+
+    (templates / "topic.html").write_text("{% block main %}\n{% if %}\n")
+    with pytest.raises(ContentError) as caught:
+        pipeline.build(content, templates, out)
+    assert caught.value.diagnostics[0].format_text().startswith(
+        f"{templates / 'topic.html'}:2:1: error: template syntax error:")
+
+
+def _foreign_dir(tmp: Path, name: str, file: str) -> Path:
+    (tmp / name).mkdir()
+    (tmp / name / file).write_text("x")
+    return tmp / name
+
+
+@pytest.mark.parametrize("setup, message", [
+    (lambda tmp: tmp, "holds"),
+    (lambda tmp: tmp / "content", "holds"),
+    (lambda tmp: _foreign_dir(tmp, "mine", "notes.txt"), "has files factsite did not write"),
+    (lambda tmp: _foreign_dir(tmp, "proj", "pyproject.toml"), "looks like a project root"),
+])
+def test_refuses_output_directories_it_did_not_write(tmp_path, content, monkeypatch, setup, message):
+    monkeypatch.chdir(tmp_path)
+    out = setup(tmp_path)
+    with pytest.raises(ContentError) as caught:
+        pipeline.build(content, TEMPLATES, out)
+    assert message in caught.value.diagnostics[0].message
+    assert content.is_dir() and (content / "site.yaml").is_file()
+
+
+def test_rebuild_replaces_its_own_output(tmp_path, content):
+    out = tmp_path / "site"
+    pipeline.build(content, TEMPLATES, out)
+    (content / "claims" / "opens-2023.yaml").unlink()
+    pipeline.build(content, TEMPLATES, out)
+    assert not (out / "claims" / "opens-2023").exists()
+    assert (out / "claims" / "bridge-opens-2022" / "index.html").is_file()
+
+
+def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k != "GITHUB_ACTIONS"}
+    return subprocess.run([sys.executable, str(ROOT / "build.py"), *args], cwd=cwd,
+                          capture_output=True, text=True, env=env, timeout=60)
+
+
+def test_cli_build_prints_a_summary_and_exits_0(tmp_path, content):
+    shutil.copytree(TEMPLATES, tmp_path / "templates")
+    result = run_cli(cwd=tmp_path)  # no verb means build
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("built 4 claims, 15 pages (")
+    assert result.stdout.rstrip().endswith(" s")
+    assert (tmp_path / "site" / "index.html").is_file()
+
+
+def test_cli_check_writes_nothing(tmp_path, content):
+    result = run_cli("check", "--content", str(content), "--out", str(tmp_path / "out"),
+                     cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "ok: 4 claims, 3 claimants, 2 sources checked\n"
+    assert not (tmp_path / "out").exists()
+
+
+def test_cli_content_errors_exit_1_without_traceback(tmp_path, content):
+    (content / "claims" / "opens-2023.yaml").write_text("claim: [\n")
+    result = run_cli("check", cwd=tmp_path)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert result.stderr.startswith("content/claims/opens-2023.yaml:2:1: error: YAML syntax error")
+    assert result.stderr.endswith("check failed: 1 error\n")
+    debug = run_cli("check", "--debug", cwd=tmp_path)
+    assert debug.returncode == 1 and "Traceback" in debug.stderr
+
+
+@pytest.mark.parametrize("args", [["deploy"], ["check", "--nope"], ["build", "--format", "xml"]])
+def test_cli_usage_errors_exit_2(tmp_path, args):
+    result = run_cli(*args, cwd=tmp_path)
+    assert result.returncode == 2
+    assert "usage: build.py" in result.stderr
+
+
+def test_check_strict_turns_warnings_into_errors(tmp_path, content, monkeypatch, capsys):
+    (content / "claimants" / "silent.yaml").write_text("name: Silent\nkind: person\n")
+    monkeypatch.chdir(tmp_path)
+    assert build.main(["check"]) == 0
+    assert capsys.readouterr().err == (
+        "content/claimants/silent.yaml:1:1: warning: claimant 'silent' has no claims\n")
+    assert build.main(["check", "--strict"]) == 1
+    assert "check failed: 1 warning" in capsys.readouterr().err
+
+
+def test_check_json_format(tmp_path, content, monkeypatch, capsys):
+    (content / "claimants" / "silent.yaml").write_text("name: Silent\nkind: persn\n")
+    monkeypatch.chdir(tmp_path)
+    assert build.main(["check", "--format", "json"]) == 1
+    import json
+    assert json.loads(capsys.readouterr().out) == [{
+        "path": "content/claimants/silent.yaml", "line": 2, "col": 7,
+        "message": "'kind' must be one of person or organization, not 'persn'",
+        "hint": "did you mean 'person'?", "severity": "error"}]
