@@ -51,7 +51,9 @@ class PartialDate:
 
 
 def _entity(cls):  # noqa: ANN001 - a decorator for all entities
-    return dataclass(frozen=True, eq=False)(cls)
+    """Frozen, compared by identity, and with a short repr: the graph has cycles."""
+    cls.__repr__ = lambda self: f"<{type(self).__name__} {getattr(self, 'id', '')}>".replace(" >", ">")
+    return dataclass(frozen=True, eq=False, repr=False)(cls)
 
 
 @_entity
