@@ -47,3 +47,21 @@ def test_github_annotations(tmp_path, monkeypatch, capsys):
         "::error file=content/claimants/opposition.yaml,line=3,col=7::"
         "'role' must be text, not a list\n"
     )
+
+
+def test_breaking_a_demo_quote_names_file_line_and_closest_passage(tmp_path, monkeypatch, capsys):
+    from tests.conftest import ROOT
+    shutil.copytree(ROOT / "content", tmp_path / "content")
+    claim = tmp_path / "content" / "claims" / "kaliningrad-weapons-not-negotiable.yaml"
+    claim.write_text(claim.read_text(encoding="utf-8").replace(
+        "withdrawal of any missiles", "withdrawal of all missiles"), encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
+    assert build.main(["check"]) == 1
+    source = "content/sources/2022-01-16-kaliningrad-weapons.txt"
+    assert capsys.readouterr().err == (
+        f"{claim.relative_to(tmp_path)}:7:12: error: quote not found in {source}\n"
+        f"  hint: closest passage ({source}:8:1): \"“Russia will not discuss with anyone the "
+        "withdrawal of any missiles, any weapons from Kaliningrad, since Kaliningrad is the "
+        "territory of Russia,”\"\n"
+        "check failed: 1 error\n")
