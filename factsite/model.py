@@ -10,7 +10,7 @@ while the site is assembled, before anyone else sees it.
 from __future__ import annotations
 
 import calendar
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
@@ -41,6 +41,11 @@ class PartialDate:
         if self.month:
             return f"{calendar.month_name[self.month]} {self.year}"
         return str(self.year)
+
+    @property
+    def rfc3339(self) -> str:
+        """Midnight UTC of the first day the date covers (Atom needs a full timestamp)."""
+        return f"{self.year:04d}-{self.month or 1:02d}-{self.day or 1:02d}T00:00:00Z"
 
     @property
     def sort_key(self) -> tuple[int, int, int]:
@@ -164,6 +169,14 @@ class Passage:
     after: str
     line: int  # where the passage starts in the source file
     column: int
+    text_fragment: str  # '#:~:text=…' locating the passage in the original
+
+    @property
+    def original_url(self) -> str | None:
+        """The original address with a text fragment that scrolls to the passage."""
+        if not self.source.original_url:
+            return None
+        return self.source.original_url.split("#", 1)[0] + self.text_fragment
 
     @property
     def text(self) -> str:
@@ -211,6 +224,16 @@ class Claim:
     def is_disputed(self) -> bool:
         return bool(self.disputed_by)
 
+    @property
+    def first_published(self) -> PartialDate:
+        """When the entry was published, or else when the claim was made (feeds sort by it)."""
+        return self.published or self.date
+
+    @property
+    def last_updated(self) -> PartialDate:
+        return max((u.date for u in self.updates), key=lambda d: d.sort_key,
+                   default=self.first_published)
+
     def chronological(self) -> tuple[Any, ...]:
         return self.date.sort_key, self.id
 
@@ -240,7 +263,16 @@ class Site:
     sources: tuple[Source, ...]
     claims: tuple[Claim, ...]  # chronological
     pages: tuple[Page, ...]
-    warnings: tuple[Any, ...] = field(default=())
+
+    def absolute(self, url: str) -> str:
+        """A site-relative URL made absolute under ``base_url`` (canonical links, feeds)."""
+        return self.base_url + url
+
+    @cached_property
+    def corrections(self) -> tuple[tuple[Claim, Update], ...]:
+        """Every update of every claim, newest first."""
+        return tuple(sorted(((c, u) for c in self.claims for u in c.updates),
+                            key=lambda cu: (cu[1].date.sort_key, cu[0].id), reverse=True))
 
     @property
     def latest_claims(self) -> tuple[Claim, ...]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import cached_property
+from urllib.parse import quote as percent_encode
 
 from rapidfuzz import fuzz
 
@@ -169,9 +170,51 @@ class SourceText:
             after = after[:_last_space(after)].rstrip() + "…"
         return before.lstrip(), after.rstrip()
 
+    def text_fragment(self, span: Span) -> str:
+        """A URL text fragment (``#:~:text=``) that finds ``span`` in the original page.
+
+        Long passages use the ``start,end`` form; a passage whose text occurs more than
+        once (ignoring case, as browsers do) gets the words around it as ``prefix-,``
+        and ``,-suffix``, since browsers take the first match.
+        """
+        words = self.text[span.start:span.end].split()
+        if len(words) > FRAGMENT_MAX_WORDS:
+            parts = [encode_fragment_text(" ".join(words[:FRAGMENT_EDGE_WORDS])),
+                     encode_fragment_text(" ".join(words[-FRAGMENT_EDGE_WORDS:]))]
+        else:
+            parts = [encode_fragment_text(" ".join(words))]
+        if self._count_ignoring_case(self.text[span.start:span.end]) > 1:
+            before = self.text[:span.start].split()[-FRAGMENT_CONTEXT_WORDS:]
+            after = self.text[span.end:].split()[:FRAGMENT_CONTEXT_WORDS]
+            if before:
+                parts.insert(0, encode_fragment_text(" ".join(before)) + "-")
+            if after:
+                parts.append("-" + encode_fragment_text(" ".join(after)))
+        return "#:~:text=" + ",".join(parts)
+
+    def _count_ignoring_case(self, passage: str) -> int:
+        """How often browsers, which match text fragments ignoring case, would find it."""
+        folded = self._folded[0].lower()
+        needle = fold(passage).lower()
+        count, index = 0, folded.find(needle)
+        while index != -1:
+            count, index = count + 1, folded.find(needle, index + 1)
+        return count
+
     def line_col(self, offset: int) -> tuple[int, int]:
         line = self.text.count("\n", 0, offset)
         return line + 1, offset - (self.text.rfind("\n", 0, offset) + 1) + 1
+
+
+FRAGMENT_MAX_WORDS = 12
+FRAGMENT_EDGE_WORDS = 4
+FRAGMENT_CONTEXT_WORDS = 3
+
+
+def encode_fragment_text(text: str) -> str:
+    """Percent-encode a text directive term: everything but unreserved characters,
+    and also '-' (which the syntax uses for prefix/suffix)."""
+    return percent_encode(text, safe="").replace("-", "%2D")
 
 
 def _next_space(text: str) -> int:

@@ -47,4 +47,5 @@ def build(content_dir: Path, templates_dir: Path, out_dir: Path, *, strict: bool
         raise ContentError(warnings)
     files = render_site(site, templates_dir)
     count = write_site(Path(out_dir), files, Path(templates_dir) / "static")
-    return BuildResult(site, len(files), count, time.perf_counter() - started, warnings)
+    pages = sum(1 for path in files if path.endswith(".html"))
+    return BuildResult(site, pages, count, time.perf_counter() - started, warnings)

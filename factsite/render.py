@@ -8,42 +8,84 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass, field
+from functools import partial
 from itertools import groupby
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 from urllib.parse import urlsplit
 
 import jinja2
 
+from . import export
 from .diagnostics import ContentError, Diagnostic
 from .model import Claim, Site
+
+
+SITEMAP_LIMIT = 50_000  # URLs per sitemap file (sitemaps.org protocol)
 
 
 @dataclass(frozen=True)
 class Page:
     url: str  # site-relative, '' for the home page, 'claims/x/' for a claim
-    template: str
+    template: str | None  # None for data files, which ``produce`` their text
     context: dict[str, Any] = field(default_factory=dict)
     output: str = ""  # file under site/; derived from url when empty
+    produce: Callable[[], str] | None = None
 
     @property
     def path(self) -> str:
         return self.output or f"{self.url}index.html"
 
+    @property
+    def is_html(self) -> bool:
+        return self.path.endswith(".html") and self.path != "404.html"
+
 
 def plan(site: Site) -> list[Page]:
-    """Every page of the site with the objects its template shows."""
+    """Every file of the site with the objects its template shows."""
     pages = [
         Page("", "index.html", {"claims": site.latest_claims}),
         Page("timeline/", "timeline.html", {"months": _by_month(site.claims)}),
-        Page("", "404.html", {"root": urlsplit(site.base_url).path}, output="404.html"),
     ]
-    pages += [Page(c.url, "claim.html", {"claim": c}) for c in site.claims]
+    pages += [Page(c.url, "claim.html", {"claim": c, "jsonld": export.claim_jsonld(c, site)})
+              for c in site.claims]
     pages += [Page(c.url, "claimant.html", {"claimant": c}) for c in site.claimants]
     pages += [Page(s.url, "source.html", {"source": s}) for s in site.sources]
     pages += [Page(t.url, "topic.html", {"topic": t}) for t in site.topics]
-    pages += [Page(p.url, "page.html", {"page": p}) for p in site.pages]
+    pages += [Page(p.url, "corrections.html" if p.id == "corrections" else "page.html",
+                   {"page": p, "corrections": site.corrections}) for p in site.pages]
+    if not any(p.id == "corrections" for p in site.pages):
+        pages.append(Page("corrections/", "corrections.html",
+                          {"page": None, "corrections": site.corrections}))
+    pages += _sitemaps([p.url for p in pages if p.is_html])
+    pages += [
+        Page("", "404.html", {"root": urlsplit(site.base_url).path}, output="404.html"),
+        Page("", "feed.xml", {"claims": _newest_first(site.claims),
+                              "updated": max((c.last_updated for c in site.claims),
+                                             key=lambda d: d.sort_key, default=None)},
+             output="feed.xml"),
+        Page("", "robots.txt", output="robots.txt"),
+        Page("", None, output="claims.json", produce=partial(export.claims_json, site)),
+        Page("", None, output="claims.csv", produce=partial(export.claims_csv, site)),
+        Page("", None, output="claimreview.json", produce=partial(export.claimreview_feed, site)),
+    ]
     return pages
+
+
+def _sitemaps(urls: list[str]) -> list[Page]:
+    """One sitemap.xml, or an index of sitemap-N.xml files when there are too many URLs."""
+    chunks = [urls[i:i + SITEMAP_LIMIT] for i in range(0, len(urls), SITEMAP_LIMIT)] or [[]]
+    if len(chunks) == 1:
+        return [Page("", "sitemap.xml", {"urls": chunks[0]}, output="sitemap.xml")]
+    parts = [Page("", "sitemap.xml", {"urls": chunk}, output=f"sitemap-{n}.xml")
+             for n, chunk in enumerate(chunks, start=1)]
+    index = Page("", "sitemap-index.xml", {"sitemaps": [p.path for p in parts]},
+                 output="sitemap.xml")
+    return [index, *parts]
+
+
+def _newest_first(claims: tuple[Claim, ...]) -> list[Claim]:
+    return sorted(claims, key=lambda c: (c.first_published.sort_key, c.id), reverse=True)
 
 
 def _by_month(claims: tuple[Claim, ...]) -> list[tuple[str, list[Claim]]]:
@@ -70,6 +112,8 @@ class Renderer:
         self.env.filters["rel"] = _relative_url
 
     def render(self, page: Page) -> str:
+        if page.produce is not None:
+            return page.produce()
         try:
             template = self.env.get_template(page.template)
             return template.render(page_url=page.url, **page.context)
