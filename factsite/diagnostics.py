@@ -7,6 +7,7 @@ The same text reaches the terminal, GitHub annotations and JSON tools.
 
 from __future__ import annotations
 
+import html
 import json
 from dataclasses import asdict, dataclass
 from typing import Iterable, Literal
@@ -72,6 +73,35 @@ def format_json(diagnostics: Iterable[Diagnostic]) -> str:
 
 
 FORMATS = {"text": format_text, "github": format_github, "json": format_json}
+
+
+def format_overlay(diagnostics: Iterable[Diagnostic]) -> str:
+    """The terminal text as the HTML the dev server lays over every page until the next good build.
+
+    Self-contained (inline styles; no script, link or image) and announced as an
+    alert; ``<details>`` lets the reader fold it away without JavaScript.
+    """
+    diagnostics = sorted(diagnostics)
+    return _OVERLAY.format(summary=html.escape(f"build failed: {summary(diagnostics)}"),
+                           text=html.escape(format_text(diagnostics)))
+
+
+# Dark red #8c1d18 and near-black #1a1a1a on white: contrast 9:1 and 17:1 (WCAG AAA).
+_OVERLAY = (
+    '<div id="factsite-overlay" role="alert" lang="en" dir="ltr" style="all:initial;display:block;'
+    "position:fixed;top:0;left:0;right:0;z-index:2147483647;max-height:70vh;overflow:auto;"
+    "box-sizing:border-box;padding:0.75rem 1rem;background:#fff;color:#1a1a1a;"
+    "border-bottom:6px solid #8c1d18;box-shadow:0 2px 12px rgba(0,0,0,.4);"
+    'font:16px/1.5 system-ui,sans-serif">'
+    '<details open style="display:block">'
+    '<summary style="display:list-item;cursor:pointer;color:#8c1d18;font-weight:bold;'
+    'font-size:1.125rem">{summary}</summary>'
+    '<p style="margin:0.5rem 0">This is the last good build. Fix the problems below and save:'
+    " the page reloads by itself.</p>"
+    '<pre style="margin:0;padding:0.75rem;background:#fff;color:#1a1a1a;border:1px solid #767676;'
+    'white-space:pre-wrap;overflow-wrap:anywhere;font:14px/1.45 ui-monospace,monospace">'
+    "{text}</pre></details></div>"
+)
 
 
 def _gh_data(text: str) -> str:

@@ -34,7 +34,8 @@ COLLECTIONS = {
     "pages": ("page", ".md"),
 }
 _FRONT_MATTER_KINDS = {"source", "page"}
-_EDITOR_LEFTOVERS = re.compile(r"(^[.#])|(~$)|(\.(swp|swo|swx|tmp|bak|orig)$)")
+# Hidden, swap and backup file names: never content; the dev server does not watch them either.
+EDITOR_LEFTOVERS = re.compile(r"(^[.#])|(~$)|(\.(swp|swo|swx|tmp|bak|orig)$)")
 
 
 @dataclass(frozen=True)
@@ -85,7 +86,7 @@ def load_content(content_dir: Path) -> tuple[list[Document], list[Diagnostic]]:
         if not folder.is_dir():
             continue
         for file in sorted(folder.iterdir()):
-            if _EDITOR_LEFTOVERS.search(file.name) or file.is_dir():
+            if EDITOR_LEFTOVERS.search(file.name) or file.is_dir():
                 continue
             if file.suffix != ext:
                 diagnostics.append(Diagnostic(

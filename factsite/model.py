@@ -9,7 +9,6 @@ while the site is assembled, before anyone else sees it.
 
 from __future__ import annotations
 
-import calendar
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -17,6 +16,8 @@ from typing import Any
 from markupsafe import Markup
 
 from .passages import Span
+
+RTL_LANGUAGES = frozenset({"ar", "arc", "ckb", "dv", "fa", "he", "ks", "ps", "sd", "ug", "ur", "yi"})
 
 
 @dataclass(frozen=True, order=True)
@@ -33,14 +34,6 @@ class PartialDate:
         if self.day:
             parts.append(f"{self.day:02d}")
         return "-".join(parts)
-
-    @property
-    def display(self) -> str:
-        if self.day:
-            return f"{self.day} {calendar.month_name[self.month]} {self.year}"
-        if self.month:
-            return f"{calendar.month_name[self.month]} {self.year}"
-        return str(self.year)
 
     @property
     def rfc3339(self) -> str:
@@ -129,6 +122,11 @@ class Source:
     def url(self) -> str:
         return f"sources/{self.id}/"
 
+    @property
+    def direction(self) -> str:
+        """'rtl' for sources in right-to-left scripts, for the ``dir`` attribute."""
+        return "rtl" if self.language.split("-")[0].lower() in RTL_LANGUAGES else "ltr"
+
     @cached_property
     def segments(self) -> tuple[Segment, ...]:
         """The text cut at every passage boundary, so overlapping passages nest cleanly."""
@@ -215,6 +213,7 @@ class Claim:
     supports: tuple[Claim, ...] = ()
     disputed_by: tuple[Claim, ...] = ()
     supported_by: tuple[Claim, ...] = ()
+    thread: ThreadNode | None = None  # the root of its connected thread, if it has relations
 
     @property
     def url(self) -> str:
@@ -236,6 +235,62 @@ class Claim:
 
     def chronological(self) -> tuple[Any, ...]:
         return self.date.sort_key, self.id
+
+
+@dataclass(frozen=True)
+class ThreadNode:
+    """A claim in a dispute thread, with how it relates to the claim above it."""
+
+    claim: Claim
+    relation: str | None  # None at the root; else disputes | supports | disputed_by | supported_by
+    children: tuple[ThreadNode, ...]
+
+    def __repr__(self) -> str:
+        return f"<ThreadNode {self.claim.id}>"
+
+    @property
+    def size(self) -> int:
+        return 1 + sum(child.size for child in self.children)
+
+
+def build_threads(claims: tuple[Claim, ...]) -> tuple[ThreadNode, ...]:
+    """Every connected group of claims linked by disputes or supports, as a tree.
+
+    Each tree starts at the group's earliest claim and reaches every other claim of the
+    group once, breadth first, so a claim's place shows its nearest link to the start.
+    """
+    placed: set[str] = set()
+    threads = []
+    for root in claims:  # chronological, so each group starts at its earliest claim
+        if root.id in placed or not _neighbours(root):
+            continue
+        placed.add(root.id)
+        children_of: dict[str, list[tuple[Claim, str]]] = {}
+        queue = [root]
+        while queue:
+            current = queue.pop(0)
+            children_of[current.id] = []
+            for relation, other in _neighbours(current):
+                if other.id not in placed:
+                    placed.add(other.id)
+                    children_of[current.id].append((other, relation))
+                    queue.append(other)
+        threads.append(_thread_tree(root, None, children_of))
+    return tuple(threads)
+
+
+def _neighbours(claim: Claim) -> list[tuple[str, Claim]]:
+    """(how the neighbour relates to ``claim``, neighbour)."""
+    return ([("disputes", c) for c in claim.disputed_by]
+            + [("supports", c) for c in claim.supported_by]
+            + [("disputed_by", c) for c in claim.disputes]
+            + [("supported_by", c) for c in claim.supports])
+
+
+def _thread_tree(claim: Claim, relation: str | None,
+                 children_of: dict[str, list[tuple[Claim, str]]]) -> ThreadNode:
+    return ThreadNode(claim, relation, tuple(
+        _thread_tree(child, rel, children_of) for child, rel in children_of[claim.id]))
 
 
 @_entity
@@ -267,6 +322,10 @@ class Site:
     def absolute(self, url: str) -> str:
         """A site-relative URL made absolute under ``base_url`` (canonical links, feeds)."""
         return self.base_url + url
+
+    @cached_property
+    def threads(self) -> tuple[ThreadNode, ...]:
+        return tuple(c.thread for c in self.claims if c.thread and c.thread.claim is c)
 
     @cached_property
     def corrections(self) -> tuple[tuple[Claim, Update], ...]:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .diagnostics import ContentError, Diagnostic, errors
 from .load import load_content
 from .model import Site
 from .render import Renderer, plan
+from .schema import override_base_url
 from .validate import validate
 from .write import check_output_dir, write_site
 
@@ -23,13 +24,20 @@ class BuildResult:
     warnings: tuple[Diagnostic, ...]
 
 
-def load_site(content_dir: Path) -> tuple[Site, tuple[Diagnostic, ...]]:
-    """Read and check all content; return the site and its warnings or raise ContentError."""
+def load_site(content_dir: Path, *, base_url: str | None = None,
+              ) -> tuple[Site, tuple[Diagnostic, ...]]:
+    """Read and check all content; return the site and its warnings or raise ContentError.
+
+    ``base_url`` replaces site.yaml's (``--base-url``: the address a deployment
+    knows only at build time); see :func:`factsite.schema.override_base_url`.
+    """
     documents, diagnostics = load_content(Path(content_dir))
     site, found = validate(documents)
     diagnostics += found
     if site is None or errors(diagnostics):
         raise ContentError(diagnostics)
+    if base_url is not None:
+        site = replace(site, base_url=override_base_url(base_url))
     return site, tuple(sorted(diagnostics))
 
 
@@ -38,11 +46,12 @@ def render_site(site: Site, templates_dir: Path) -> dict[str, str]:
     return {page.path: renderer.render(page) for page in plan(site)}
 
 
-def build(content_dir: Path, templates_dir: Path, out_dir: Path, *, strict: bool = False) -> BuildResult:
+def build(content_dir: Path, templates_dir: Path, out_dir: Path, *, strict: bool = False,
+          base_url: str | None = None) -> BuildResult:
     """Check everything, render everything in memory, then write site/ in one swap."""
     started = time.perf_counter()
     check_output_dir(Path(out_dir), [Path(content_dir), Path(templates_dir), Path.cwd()])
-    site, warnings = load_site(content_dir)
+    site, warnings = load_site(content_dir, base_url=base_url)
     if strict and warnings:
         raise ContentError(warnings)
     files = render_site(site, templates_dir)

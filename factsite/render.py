@@ -18,7 +18,8 @@ import jinja2
 
 from . import export
 from .diagnostics import ContentError, Diagnostic
-from .model import Claim, Site
+from .i18n import Translations
+from .model import Claim, PartialDate, Site
 
 
 SITEMAP_LIMIT = 50_000  # URLs per sitemap file (sitemaps.org protocol)
@@ -46,6 +47,7 @@ def plan(site: Site) -> list[Page]:
     pages = [
         Page("", "index.html", {"claims": site.latest_claims}),
         Page("timeline/", "timeline.html", {"months": _by_month(site.claims)}),
+        Page("threads/", "threads.html"),
     ]
     pages += [Page(c.url, "claim.html", {"claim": c, "jsonld": export.claim_jsonld(c, site)})
               for c in site.claims]
@@ -88,13 +90,10 @@ def _newest_first(claims: tuple[Claim, ...]) -> list[Claim]:
     return sorted(claims, key=lambda c: (c.first_published.sort_key, c.id), reverse=True)
 
 
-def _by_month(claims: tuple[Claim, ...]) -> list[tuple[str, list[Claim]]]:
-    """Claims grouped by month, oldest first; year-only dates form their own group."""
-    def label(claim: Claim) -> str:
-        date = claim.date
-        return date.display if date.month is None else date.__class__(date.year, date.month).display
-
-    return [(name, list(group)) for name, group in groupby(claims, key=label)]
+def _by_month(claims: tuple[Claim, ...]) -> list[tuple[PartialDate, list[Claim]]]:
+    """Claims grouped by month, oldest first; a year-only date heads its year."""
+    return [(month, list(group)) for month, group in
+            groupby(claims, key=lambda c: PartialDate(c.date.year, c.date.month))]
 
 
 class Renderer:
@@ -108,8 +107,10 @@ class Renderer:
             lstrip_blocks=True,
             keep_trailing_newline=True,
         )
-        self.env.globals["site"] = site
+        translations = Translations.load(self.templates_dir / "i18n", site.language)
+        self.env.globals.update(site=site, _=translations.text, _n=translations.plural)
         self.env.filters["rel"] = _relative_url
+        self.env.filters["date"] = translations.date
 
     def render(self, page: Page) -> str:
         if page.produce is not None:
@@ -126,9 +127,10 @@ class Renderer:
                 str(self.templates_dir / page.template), 1, 1,
                 f"template not found: {error.name}",
                 f"templates are read from {self.templates_dir}")]) from None
-        except jinja2.UndefinedError as error:
+        except (jinja2.UndefinedError, KeyError) as error:
+            message = error.message if isinstance(error, jinja2.UndefinedError) else error.args[0]
             path, line = self._failing_template_line(page.template)
-            raise ContentError([Diagnostic(path, line, 1, f"template error: {error.message}",
+            raise ContentError([Diagnostic(path, line, 1, f"template error: {message}",
                                            f"while rendering {page.path}")]) from None
 
     def _template_path(self, name: str) -> str:

@@ -9,6 +9,7 @@ the JSON Schema that editors' YAML plugins use for autocompletion.
 from __future__ import annotations
 
 import calendar
+import json
 import re
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
@@ -18,6 +19,9 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 ID_PATTERN = r"^[a-z0-9]+(-[a-z0-9]+)*$"
 DATE_PATTERN = re.compile(r"(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?")
 SAFE_SCHEMES = ("http", "https", "mailto")
+# A text value starting with the word TODO is a placeholder left by `build.py new`:
+# validation reports it as an error so that it is never published.
+PLACEHOLDER = re.compile(r"\s*TODO\b")
 
 
 class Invalid(ValueError):
@@ -71,6 +75,28 @@ def _check_base_url(url: str) -> str:
     return url
 
 
+def override_base_url(url: str) -> str:
+    """A base URL given on the command line (``--base-url``), checked like site.yaml's.
+
+    One difference: a missing trailing '/' is added, because deployment tools
+    hand out addresses without one (GitHub's configure-pages gives
+    ``https://owner.github.io/repo``). Queries and fragments are refused.
+    """
+    url = url.strip()
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        raise Invalid(f"base_url '{url}' is not an absolute http(s) address",
+                      "write the full address, e.g. https://owner.github.io/repo/")
+    if parts.query or parts.fragment or url.endswith(("?", "#")):
+        raise Invalid(f"base_url '{url}' must not have a query or fragment")
+    return _check_base_url(url if url.endswith("/") else url + "/")
+
+
+def suggest_id(raw: str) -> str:
+    """The nearest valid id to ``raw``: lowercase words joined by single hyphens."""
+    return "-".join(re.findall(r"[a-z0-9]+", raw.lower())) or "my-id"
+
+
 def _one_or_many(value: object) -> object:
     return [value] if isinstance(value, str) else value
 
@@ -92,99 +118,150 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
 
+# Field descriptions are what editors show on hover (see `python build.py schema`).
+
 class RatingIn(_Strict):
-    id: Id
-    label: Text
-    description: Text | None = None
+    """One step of the verdict scale."""
+
+    model_config = ConfigDict(title="Rating")
+    id: Id = Field(description="rating id used in claims' 'rating'; quote \"false\"")
+    label: Text = Field(description="shown to readers, e.g. Accurate")
+    description: Text | None = Field(default=None, description="what the verdict means")
 
 
 class TopicIn(_Strict):
-    id: Id
-    label: Text
-    description: Text | None = None
+    """A topic claims may be filed under."""
+
+    model_config = ConfigDict(title="Topic")
+    id: Id = Field(description="topic id used in claims' 'topics'")
+    label: Text = Field(description="shown to readers")
+    description: Text | None = Field(default=None, description="shown on the topic page")
 
 
 class PublisherIn(_Strict):
-    name: Text
-    url: Url | None = None
+    """Who publishes the site."""
+
+    model_config = ConfigDict(title="Publisher")
+    name: Text = Field(description="name of the fact-checking organisation")
+    url: Url | None = Field(default=None, description="its home page")
 
 
 class SiteIn(_Strict):
-    """content/site.yaml"""
+    """factsite: content/site.yaml, the site itself."""
 
-    title: Text
-    description: Text | None = None
+    model_config = ConfigDict(title="factsite site.yaml")
+    title: Text = Field(description="required: the site's name")
+    description: Text | None = Field(default=None, description="one sentence on what it covers")
     base_url: Annotated[str, AfterValidator(_check_base_url),
                         WithJsonSchema({"type": "string", "format": "uri",
                                         "pattern": "^https?://.*/$"})] = Field(
-        description="absolute address the site is published at, ending in '/'")
-    language: Language = "en"
-    publisher: PublisherIn
+        description="required: absolute address the site is published at, ending in '/'")
+    language: Language = Field(default="en", description="language of the site, e.g. en")
+    publisher: PublisherIn = Field(description="required: {name: ..., url: ...}")
     ratings: list[RatingIn] = Field(default=[], description="verdict scale, best first")
-    topics: list[TopicIn] = Field(default=[], description="topics claims may use")
+    topics: list[TopicIn] = Field(
+        default=[], description="topics claims may use; when empty, any topic id may be used")
 
 
 class SourceIn(_Strict):
-    """Front matter of content/sources/<id>.txt"""
+    """factsite: the front matter of content/sources/<id>.txt, an archived source document."""
 
-    title: Text
-    outlet: Text | None = None
+    model_config = ConfigDict(title="factsite source")
+    title: Text = Field(description="required: the headline of the source")
+    outlet: Text | None = Field(default=None, description="the publication, e.g. Sputnik")
     url: Url | None = Field(default=None, description="original address")
     archived_url: Url | None = Field(default=None, description="archive copy")
-    published: Date | None = None
-    language: Language | None = None
+    published: Date | None = Field(default=None,
+                                   description="publication date: YYYY, YYYY-MM or YYYY-MM-DD")
+    language: Language | None = Field(default=None,
+                                      description="language tag; default: the site's language")
 
 
 class ClaimantIn(_Strict):
-    """content/claimants/<id>.yaml"""
+    """factsite: content/claimants/<id>.yaml, a person or organisation that makes claims."""
 
-    name: Text
-    kind: Literal["person", "organization"]
-    role: Text | None = None
+    model_config = ConfigDict(title="factsite claimant")
+    name: Text = Field(description="required: the name as readers should see it")
+    kind: Literal["person", "organization"] = Field(description="required: person or organization")
+    role: Text | None = Field(default=None, description="office or function, e.g. Press Secretary")
     same_as: Url | None = Field(default=None, description="e.g. a Wikidata URL")
-    description: Markdown | None = None
+    description: Markdown | None = Field(default=None, description="who they are, in Markdown")
 
 
 class PassageIn(_Strict):
-    source: Id
-    quote: str = Field(description="exact words of the source")
-    prefix: str | None = Field(default=None, description="text just before the quote")
-    suffix: str | None = Field(default=None, description="text just after the quote")
+    """Where the record shows the claim: a quote from one source."""
+
+    model_config = ConfigDict(title="Passage")
+    source: Id = Field(description="required: a source id (content/sources/<id>.txt)")
+    quote: str = Field(description="required: the exact words of the source")
+    prefix: str | None = Field(
+        default=None, description="text just before the quote, when it occurs more than once")
+    suffix: str | None = Field(
+        default=None, description="text just after the quote, when it occurs more than once")
 
 
 class UpdateIn(_Strict):
-    date: Date
-    note: Markdown
+    """One entry of the corrections log."""
+
+    model_config = ConfigDict(title="Update")
+    date: Date = Field(description="required: YYYY, YYYY-MM or YYYY-MM-DD")
+    note: Markdown = Field(description="required: what changed, in Markdown")
 
 
 class ClaimIn(_Strict):
-    """content/claims/<id>.yaml"""
+    """factsite: content/claims/<id>.yaml, one claim and the passages that record it."""
 
-    claim: Text
+    model_config = ConfigDict(title="factsite claim")
+    claim: Text = Field(description="required: the claim in one sentence")
     claimant: Annotated[list[Id], BeforeValidator(_one_or_many), Field(min_length=1),
                         WithJsonSchema({"anyOf": [
                             {"type": "string", "pattern": ID_PATTERN},
                             {"type": "array", "items": {"type": "string", "pattern": ID_PATTERN},
-                             "minItems": 1}]})]
-    date: Date = Field(description="when the claim was made")
-    venue: Text | None = None
-    passages: list[PassageIn] = Field(min_length=1)
+                             "minItems": 1}]})] = Field(
+        description="required: a claimant id, or a list of claimant ids")
+    date: Date = Field(
+        description="required: when the claim was made: YYYY, YYYY-MM or YYYY-MM-DD")
+    venue: Text | None = Field(default=None, description="where it was made")
+    passages: list[PassageIn] = Field(
+        min_length=1, description="required, at least one: where the record shows it")
     disputes: list[Id] = Field(default=[], description="claims this one is a counterclaim of")
     supports: list[Id] = Field(default=[], description="claims this one corroborates")
-    topics: list[Id] = []
-    rating: Id | None = None
-    analysis: Markdown | None = None
+    topics: list[Id] = Field(default=[], description="topic ids")
+    rating: Id | None = Field(default=None, description="a rating id from site.yaml")
+    analysis: Markdown | None = Field(default=None,
+                                      description="the editors' note, in Markdown")
     published: Date | None = Field(default=None, description="when this entry was published")
-    updates: list[UpdateIn] = []
+    updates: list[UpdateIn] = Field(default=[], description="corrections log, oldest first")
 
 
 class PageIn(_Strict):
-    """Front matter of content/pages/<id>.md"""
+    """factsite: the front matter of content/pages/<id>.md."""
 
-    title: Text
-    description: Text | None = None
+    model_config = ConfigDict(title="factsite page")
+    title: Text = Field(description="required: the page title")
+    description: Text | None = Field(default=None, description="one sentence for search results")
 
 
 MODELS: dict[str, type[_Strict]] = {
     "site": SiteIn, "source": SourceIn, "claimant": ClaimantIn, "claim": ClaimIn, "page": PageIn,
 }
+
+JSON_SCHEMA_DIALECT = "http://json-schema.org/draft-07/schema#"
+
+
+def json_schema_files() -> dict[str, str]:
+    """``<kind>.schema.json`` → its text, for ``python build.py schema``.
+
+    Deterministic: sorted keys, two-space indent, a trailing newline. Declared
+    as draft-07, the newest draft yaml-language-server fully supports; the
+    models only use keywords that mean the same in draft-07 and 2020-12.
+    """
+    files = {}
+    for kind, model in MODELS.items():
+        schema = {"$schema": JSON_SCHEMA_DIALECT,
+                  "$comment": "generated from factsite/schema.py by `python build.py schema`; "
+                              "do not edit",
+                  **model.model_json_schema()}
+        files[f"{kind}.schema.json"] = json.dumps(schema, indent=2, sort_keys=True,
+                                                  ensure_ascii=False) + "\n"
+    return files

@@ -21,7 +21,7 @@ from .load import Document, YamlPath
 from .markdown import render_markdown
 from .passages import Ambiguous, ContextMismatch, EmptyQuote, NotFound, SourceText, Span
 from .schema import MODELS, ClaimIn, Invalid, SiteIn, parse_date
-from .schema import ID_PATTERN
+from .schema import ID_PATTERN, PLACEHOLDER, suggest_id as _suggest_id
 
 import re
 
@@ -70,8 +70,8 @@ class _Validator:
             if doc.id in RESERVED_PAGE_IDS:
                 self.report(doc, (), f"page id '{doc.id}' is reserved for a generated page",
                             "rename the file")
-        for doc, _ in self.parsed["source"].values():
-            if not (doc.body or "").strip():
+        for doc in self.documents:  # also those with other problems: report all at once
+            if doc.kind == "source" and not doc.failed and not (doc.body or "").strip():
                 self.report(doc, (), "source text is empty",
                             "paste the archived text after the closing '---' line")
         if errors(self.diagnostics) or any(doc.failed for doc in self.documents):
@@ -99,12 +99,22 @@ class _Validator:
             self.report(doc, (), f"{where} is {what}; expected fields like "
                                  f"'{next(iter(model.model_fields))}: ...'")
             return
+        placeholders = []
+        for path, text in _placeholders(doc.data):
+            placeholders.append(path)
+            rest = text.strip()[len("TODO"):].strip(" :-")
+            self.report(doc, path, f"'{_field_label(path)}' is still a TODO placeholder",
+                        rest or "replace it with the real value")
         try:
             parsed = model.model_validate(doc.data)
         except ValidationError as error:
             for problem in error.errors(include_url=False):
-                self.report_shape_problem(doc, model, problem)
+                loc = tuple(problem["loc"])
+                if not any(loc[:len(path)] == path for path in placeholders):
+                    self.report_shape_problem(doc, model, problem)
             return
+        if placeholders:
+            return  # checking references and quotes would only repeat the placeholders
         self.parsed[doc.kind][doc.id] = (doc, parsed)
 
     def report_shape_problem(self, doc: Document, model: type[BaseModel], problem: dict) -> None:
@@ -363,6 +373,10 @@ class _Validator:
             m.link(claim,
                    disputed_by=_chronological(o for o in claims.values() if claim in o.disputes),
                    supported_by=_chronological(o for o in claims.values() if claim in o.supports))
+        ordered = _chronological(claims.values())
+        for thread in m.build_threads(ordered):
+            for node in _walk(thread):
+                m.link(node.claim, thread=thread)
         for source in sources.values():
             m.link(source, citations=tuple(sorted(
                 citations[source.id], key=lambda p: (p.span.start, -p.span.end, p.anchor))))
@@ -381,8 +395,14 @@ class _Validator:
             site_in.title, site_in.description, site_in.base_url, site_in.language, publisher,
             tuple(ratings.values()), tuple(topics.values()),
             tuple(claimants.values()), tuple(sources.values()),
-            _chronological(claims.values()), pages,
+            ordered, pages,
         )
+
+
+def _walk(node: m.ThreadNode) -> Iterable[m.ThreadNode]:
+    yield node
+    for child in node.children:
+        yield from _walk(child)
 
 
 def _sorted(entries: dict[str, tuple[Document, Any]]) -> list[tuple[Document, Any]]:
@@ -439,8 +459,16 @@ def _type_name(value: Any) -> str:
     return "text"
 
 
-def _suggest_id(raw: str) -> str:
-    return "-".join(re.findall(r"[a-z0-9]+", raw.lower())) or "my-id"
+def _placeholders(value: Any, path: YamlPath = ()) -> Iterable[tuple[YamlPath, str]]:
+    """Text values still holding a scaffold placeholder ('TODO ...'), in file order."""
+    if isinstance(value, str) and PLACEHOLDER.match(value):
+        yield path, value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _placeholders(item, path + (key,))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _placeholders(item, path + (index,))
 
 
 def _shorten(text: str, limit: int = 200) -> str:

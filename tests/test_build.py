@@ -113,7 +113,7 @@ def test_cli_build_prints_a_summary_and_exits_0(tmp_path, content):
     shutil.copytree(TEMPLATES, tmp_path / "templates")
     result = run_cli(cwd=tmp_path)  # no verb means build
     assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("built 4 claims, 16 pages (24 files) into site/ in ")
+    assert result.stdout.startswith("built 4 claims, 17 pages (25 files) into site/ in ")
     assert result.stdout.rstrip().endswith(" s")
     assert (tmp_path / "site" / "index.html").is_file()
 

@@ -10,9 +10,11 @@ from urllib.parse import urldefrag, urljoin, urlsplit
 import pytest
 
 from factsite import pipeline
-from tests.conftest import ROOT, soup
+from factsite.i18n import Translations
+from tests.conftest import ROOT, TEMPLATES, soup
 
 DEMO, _ = pipeline.load_site(ROOT / "content")
+EN = Translations.load(TEMPLATES / "i18n", "en")
 
 
 BASE = "http://site.test/"
@@ -31,7 +33,7 @@ def test_claim_page_names_claimant_date_passages_and_counterclaims(demo_site, cl
         link = facts.find("a", string=claimant.name)
         assert link and link["href"] == f"../../{claimant.url}"
     assert facts.find("time")["datetime"] == claim.date.iso
-    assert facts.find("time").get_text() == claim.date.display
+    assert facts.find("time").get_text() == EN.date(claim.date)
     record = html.find("section", attrs={"aria-labelledby": "record"})
     marks = [m.get_text() for m in record.find_all("mark")]
     assert marks == [p.text for p in claim.passages]
@@ -89,7 +91,7 @@ def test_partial_dates_are_shown_as_month_and_year(demo_site):
     assert partial
     for claim in partial:
         time = soup(page_of(demo_site, claim.url)).find("dl", class_="facts").find("time")
-        assert time.get_text() == claim.date.display
+        assert time.get_text() == EN.date(claim.date)
         assert time.get_text().split()[-1] == str(claim.date.year)
 
 

@@ -1,0 +1,78 @@
+"""UI strings and date formats of the theme, in the site's language.
+
+Translations live beside the templates, in ``templates/i18n/<language>.yaml``:
+a flat mapping of message keys to text with ``{placeholders}``; plural messages
+map CLDR plural categories (``one``, ``few``, ``many``, ``other``) to text.
+English is complete and the fallback: a language without a file, or a key
+missing from a file, uses English.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from markupsafe import Markup, escape
+
+from .model import PartialDate
+
+FALLBACK = "en"
+
+
+def plural_category(language: str, n: int) -> str:
+    """CLDR cardinal plural category for the languages we ship; 'one'/'other' elsewhere."""
+    if language == "ru":
+        if n % 10 == 1 and n % 100 != 11:
+            return "one"
+        if 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14:
+            return "few"
+        return "many"
+    return "one" if n == 1 else "other"
+
+
+class Translations:
+    def __init__(self, language: str, messages: dict[str, Any], fallback: dict[str, Any]):
+        self.language = language
+        self.messages = messages
+        self.fallback = fallback
+
+    @classmethod
+    def load(cls, directory: Path, language: str) -> Translations:
+        fallback = _read(directory / f"{FALLBACK}.yaml")
+        for candidate in (language, language.split("-")[0]):
+            file = directory / f"{candidate}.yaml"
+            if file.is_file():
+                return cls(candidate, _read(file), fallback)
+        return cls(FALLBACK, fallback, fallback)
+
+    def lookup(self, key: str) -> Any:
+        if key in self.messages:
+            return self.messages[key]
+        if key in self.fallback:
+            return self.fallback[key]
+        raise KeyError(f"no translation for '{key}' in {self.language}.yaml or {FALLBACK}.yaml")
+
+    def text(self, key: str, **values: Any) -> Markup:
+        """The message with ``values`` filled in, HTML-escaped unless already markup."""
+        return escape(str(self.lookup(key))).format(**values)
+
+    def plural(self, key: str, n: int, **values: Any) -> Markup:
+        forms = self.lookup(key)
+        language = self.language if key in self.messages else FALLBACK
+        form = forms.get(plural_category(language, n)) or forms["other"]
+        return escape(form).format(n=n, **values)
+
+    def date(self, date: PartialDate) -> Markup:
+        if date.month is None:
+            return Markup(date.year)
+        if date.day is None:
+            return self.text("date_month", month=self.lookup("months")[date.month - 1],
+                             year=date.year)
+        return self.text("date_day", day=date.day, year=date.year,
+                         month=self.lookup("months_in_date")[date.month - 1])
+
+
+def _read(file: Path) -> dict[str, Any]:
+    with file.open(encoding="utf-8") as handle:
+        return yaml.safe_load(handle) or {}

@@ -1,0 +1,357 @@
+"""Dev server: serve site/ with live reload, rebuild on every change, show errors over the page.
+
+Everything runs on tornado's event loop thread: every ``POLL_SECONDS`` the
+:class:`Watcher` scans the content and templates directories; once a change
+has been quiet for ``DEBOUNCE_SECONDS`` the site is rebuilt with
+:func:`pipeline.build` and open pages are told to reload. Requests are
+answered between polls, so none sees a half-swapped site/.
+
+Pages get livereload's script, and after a failed build the error overlay from
+:func:`diagnostics.format_overlay`, while site/ keeps the last good build.
+livereload provides the websocket and its own ``livereload.js``, served
+locally; the files are served by :class:`SiteApp`, which refuses any path that
+could leave the output directory. Requests whose ``Host`` is not a loopback
+name are refused, so a web page cannot reach the server through DNS rebinding.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import mimetypes
+import os
+import re
+import socket
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Callable, Iterable, Sequence
+from urllib.parse import quote
+
+from livereload.handlers import LiveReloadHandler, LiveReloadJSHandler
+from tornado import httputil, web
+from tornado.httpserver import HTTPServer
+from tornado.ioloop import PeriodicCallback
+from tornado.netutil import bind_sockets
+from tornado.routing import Matcher, Rule
+from tornado.websocket import WebSocketHandler
+from tornado.wsgi import WSGIContainer
+
+from . import pipeline
+from .diagnostics import ContentError, Diagnostic, format_overlay
+from .load import EDITOR_LEFTOVERS
+from .write import MARKER
+
+POLL_SECONDS = 0.05
+DEBOUNCE_SECONDS = 0.1
+# livereload.js reads the server's host and port from its own (resolved) src.
+LIVERELOAD_SCRIPT = b'<script src="/livereload.js" defer></script>'
+
+_NOT_FOUND = (b'<!doctype html><html lang="en"><head><meta charset="utf-8">'
+              b"<title>Not found</title></head><body><p>Not found.</p></body></html>")
+_HEAD_END = re.compile(rb"</head\s*>", re.IGNORECASE)
+_BODY_START = re.compile(rb"<body\b[^>]*>", re.IGNORECASE)
+_ENCODED_SEPARATOR = re.compile(r"%(2f|5c|00)", re.IGNORECASE)
+
+
+def is_loopback(host: str) -> bool:
+    """``localhost`` or a loopback address (``127.0.0.1``, ``[::1]``...)."""
+    host = host.lower()
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.removeprefix("[").removesuffix("]")).is_loopback
+    except ValueError:
+        return False
+
+
+def host_allowed(name: str, bound: str) -> bool:
+    """Whether to answer a request for ``Host: name`` (without port) on a server bound to ``bound``.
+
+    A DNS-rebinding page reaches the server under the attacker's domain name:
+    only loopback names are answered, and when the server was deliberately bound
+    beyond loopback, its own ``--host`` and IP addresses too.
+    """
+    if is_loopback(name):
+        return True
+    if is_loopback(bound):
+        return False
+    try:
+        ipaddress.ip_address(name.removeprefix("[").removesuffix("]"))
+    except ValueError:
+        return name.lower() == bound.lower()
+    return True
+
+
+def watched(name: str) -> bool:
+    """Whether a change to a file or directory of this name can change the site."""
+    return not EDITOR_LEFTOVERS.search(name)
+
+
+class Watcher:
+    """Polls directory trees and reports a change once it has been quiet for ``debounce`` seconds.
+
+    A burst of saves (an editor's temporary file and rename, a checkout, a
+    search-and-replace over many files) gives one rebuild, of the final state.
+    """
+
+    def __init__(self, roots: Iterable[Path], debounce: float = DEBOUNCE_SECONDS):
+        self.roots = [Path(root) for root in roots]
+        self.debounce = debounce
+        self._state = self.scan()
+        self._changed_at: float | None = None
+
+    def scan(self) -> dict[str, tuple[int, int, int, int]]:
+        state = {}
+        for root in self.roots:
+            for folder, dirs, files in os.walk(root):  # a missing root yields nothing
+                dirs[:] = [d for d in dirs if watched(d)]
+                for name in filter(watched, files):
+                    path = os.path.join(folder, name)
+                    try:
+                        st = os.stat(path)
+                    except OSError:  # deleted since it was listed
+                        continue
+                    state[path] = (st.st_mtime_ns, st.st_ctime_ns, st.st_size, st.st_ino)
+        return state
+
+    def poll(self, now: float) -> bool:
+        """True when the trees changed and have not changed again for ``debounce`` seconds."""
+        state = self.scan()
+        if state != self._state:
+            self._state, self._changed_at = state, now
+            return False
+        if self._changed_at is not None and now - self._changed_at >= self.debounce:
+            self._changed_at = None
+            return True
+        return False
+
+
+def inject(page: bytes, head: bytes, body: bytes) -> bytes:
+    """Put ``head`` before ``</head>`` and ``body`` right after the ``<body>`` tag.
+
+    Either goes at the start of the page when the page lacks that tag.
+    """
+    if body:
+        match = _BODY_START.search(page)
+        at = match.end() if match else 0
+        page = page[:at] + body + page[at:]
+    if head:
+        match = _HEAD_END.search(page)
+        at = match.start() if match else 0
+        page = page[:at] + head + page[at:]
+    return page
+
+
+class SiteApp:
+    """WSGI app serving the files of a factsite output directory, and nothing outside it.
+
+    ``dir/`` serves ``dir/index.html``, ``dir`` redirects to ``dir/``, a missing
+    file gets ``404.html`` with status 404. Paths with ``.`` or ``..`` segments,
+    backslashes, NUL or encoded separators are refused with 400; hidden files
+    and a directory without factsite's marker file are not served. HTML pages
+    get ``head`` before ``</head>`` and ``overlay`` (when set) after ``<body>``.
+    """
+
+    def __init__(self, root: Path, head: bytes = b""):
+        self.root = Path(root)
+        self.head = head
+        self.overlay: str | None = None
+
+    def __call__(self, environ: dict, start_response: Callable) -> list[bytes]:
+        method = environ["REQUEST_METHOD"]
+        if method not in ("GET", "HEAD"):
+            status, headers, body = _text(405, "only GET and HEAD are supported")
+            headers.append(("Allow", "GET, HEAD"))
+        else:
+            status, headers, body = self.respond(_request_path(environ), environ.get("QUERY_STRING"))
+        start_response(f"{status} {httputil.responses[status]}", headers)
+        return [b"" if method == "HEAD" else body]
+
+    def respond(self, path: str | None, query: str | None = None) -> tuple[int, list, bytes]:
+        if path is None:
+            return _text(400, "this path is not served")
+        file = self._file(path)
+        if file is not None and file.is_dir():
+            if not path.endswith("/"):
+                location = quote(path + "/") + (f"?{query}" if query else "")
+                status, headers, body = _text(301, f"moved to {location}")
+                return status, headers + [("Location", location)], body
+            file = file / "index.html"
+        status = 200
+        try:
+            if file is None or not file.is_file():
+                raise FileNotFoundError
+            body = file.read_bytes()
+        except OSError:
+            status, file = 404, self._file("/404.html")
+            body = file.read_bytes() if file is not None and file.is_file() else _NOT_FOUND
+            file = Path("404.html")
+        kind = mimetypes.guess_type(file.name)[0] or "application/octet-stream"
+        if kind == "text/html":
+            body = inject(body, self.head, (self.overlay or "").encode("utf-8"))
+        return status, _headers(kind, body), body
+
+    def _file(self, path: str) -> Path | None:
+        """The file or directory ``path`` names under the root, if it is there and may be served."""
+        parts = [part for part in path.split("/") if part]
+        if any(part.startswith(".") for part in parts) or not (self.root / MARKER).is_file():
+            return None
+        root = self.root.resolve()
+        try:
+            target = root.joinpath(*parts).resolve(strict=True)
+        except (OSError, RuntimeError):  # missing, or a symlink loop
+            return None
+        return target if target == root or root in target.parents else None
+
+
+def _request_path(environ: dict) -> str | None:
+    """The decoded request path, or None when it could name anything outside the root."""
+    raw = environ.get("REQUEST_URI", "").partition("?")[0]
+    if _ENCODED_SEPARATOR.search(raw):
+        return None
+    try:  # PEP 3333: PATH_INFO holds the decoded bytes as latin-1
+        path = environ.get("PATH_INFO", "").encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        return None
+    if not path.startswith("/"):  # "GET http://host/..." or "GET C:\..."
+        return None
+    if any(part in (".", "..") or "\\" in part or "\0" in part for part in path.split("/")):
+        return None
+    return path
+
+
+def _headers(kind: str, body: bytes) -> list[tuple[str, str]]:
+    textual = kind.startswith("text/") or kind.endswith(("json", "xml", "javascript"))
+    return [
+        ("Content-Type", f"{kind}; charset=utf-8" if textual else kind),
+        ("Content-Length", str(len(body))),
+        ("Cache-Control", "no-store"),
+        ("X-Content-Type-Options", "nosniff"),
+    ]
+
+
+def _text(status: int, message: str) -> tuple[int, list, bytes]:
+    body = f"{status} {httputil.responses[status]}: {message}\n".encode("utf-8")
+    return status, _headers("text/plain", body), body
+
+
+class _Container(WSGIContainer):
+    """Runs the WSGI app on the event loop thread, passing the raw path as ``REQUEST_URI``.
+
+    tornado decodes ``PATH_INFO``, which would hide an encoded ``/`` among real ones.
+    """
+
+    def environ(self, request: httputil.HTTPServerRequest) -> dict:
+        environ = super().environ(request)
+        environ["REQUEST_URI"] = request.uri
+        return environ
+
+
+class _HostAllowed(Matcher):
+    def __init__(self, bound: str):
+        self.bound = bound
+
+    def match(self, request: httputil.HTTPServerRequest) -> dict | None:
+        return {} if host_allowed(request.host_name, self.bound) else None
+
+
+class _ForeignHost(web.RequestHandler):
+    def prepare(self) -> None:
+        status, headers, body = _text(403, "the dev server answers to localhost, 127.0.0.1 and [::1] only")
+        self.set_status(status)
+        for name, value in headers:
+            self.set_header(name, value)
+        self.finish(body)
+
+
+class _LiveReloadSocket(LiveReloadHandler):
+    """livereload's websocket, for this server's own pages only (livereload takes any origin)."""
+
+    check_origin = WebSocketHandler.check_origin
+
+    @classmethod
+    def reload_pages(cls) -> None:
+        for page in list(cls.waiters):
+            page.send_message({"command": "reload", "path": "*", "liveCSS": False, "liveImg": False})
+
+
+def application(site: SiteApp, bound: str) -> web.Application:
+    """The tornado app: livereload's endpoints and the site, for allowed ``Host`` names only."""
+    return web.Application([
+        Rule(_HostAllowed(bound), [
+            (r"/livereload", _LiveReloadSocket),
+            (r"/livereload\.js", LiveReloadJSHandler),
+            (r".*", web.FallbackHandler, {"fallback": _Container(site)}),
+        ]),
+        (r".*", _ForeignHost),
+    ])
+
+
+class DevServer:
+    """Rebuilds on change and keeps the overlay in step with the last build."""
+
+    def __init__(self, content: Path, templates: Path, out: Path, *, strict: bool,
+                 on_built: Callable[[pipeline.BuildResult], None],
+                 on_failed: Callable[[Sequence[Diagnostic]], None], debug: bool = False):
+        self.content, self.templates, self.out = Path(content), Path(templates), Path(out)
+        self.strict, self.on_built, self.on_failed, self.debug = strict, on_built, on_failed, debug
+        self.site = SiteApp(self.out, head=LIVERELOAD_SCRIPT)
+        self.watcher = Watcher([self.content, self.templates])
+
+    def rebuild(self) -> None:
+        """Build; on failure keep the last good site/ and lay the errors over its pages."""
+        try:
+            result = pipeline.build(self.content, self.templates, self.out, strict=self.strict)
+        except ContentError as error:
+            diagnostics: Sequence[Diagnostic] = error.diagnostics
+        except Exception as error:  # a file unreadable or gone mid-build, or a bug: keep serving
+            if self.debug:
+                traceback.print_exc()
+            diagnostics = [self._unexpected(error)]
+        else:
+            self.site.overlay = None
+            self.on_built(result)
+            return
+        self.site.overlay = format_overlay(diagnostics)
+        self.on_failed(diagnostics)
+
+    def poll(self) -> None:
+        if self.watcher.poll(time.monotonic()):
+            self.rebuild()
+            _LiveReloadSocket.reload_pages()
+
+    def _unexpected(self, error: Exception) -> Diagnostic:
+        if isinstance(error, OSError):
+            return Diagnostic(str(error.filename or self.content), 1, 1,
+                              f"cannot build: {error.strerror or error}",
+                              "the next save rebuilds the site")
+        return Diagnostic(str(self.content), 1, 1, f"internal error: {type(error).__name__}: {error}",
+                          "this is a bug in factsite; --debug shows the traceback")
+
+
+def listen(host: str, port: int) -> list[socket.socket]:
+    """Bind the server's sockets (port 0: any free port); raises OSError."""
+    return bind_sockets(port, address=host)
+
+
+def serve(sockets: list[socket.socket], host: str, dev: DevServer) -> None:
+    """Build, then serve and rebuild on change until Ctrl-C."""
+    port = sockets[0].getsockname()[1]
+    if not is_loopback(host):
+        print(f"warning: serving on {host}, which other machines may reach; the dev server is "
+              "meant for this machine only (drop --host to serve on 127.0.0.1)", file=sys.stderr)
+    shown = f"[{host}]" if ":" in host else host
+
+    async def run() -> None:
+        HTTPServer(application(dev.site, host)).add_sockets(sockets)
+        dev.rebuild()
+        print(f"serving {dev.out}/ on http://{shown}:{port}/ (Ctrl-C to stop)", flush=True)
+        PeriodicCallback(dev.poll, POLL_SECONDS * 1000).start()
+        await asyncio.Event().wait()
+
+    try:
+        asyncio.run(run())
+    except KeyboardInterrupt:  # asyncio.run lets the current rebuild finish, then stops
+        pass

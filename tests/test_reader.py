@@ -1,0 +1,142 @@
+"""Reader-facing structure: translations, dispute threads, the timeline."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from factsite import pipeline
+from factsite.i18n import Translations, plural_category
+from factsite.model import PartialDate
+from tests.conftest import TEMPLATES, soup
+
+I18N = TEMPLATES / "i18n"
+
+
+def _shape(value):
+    return sorted(value) if isinstance(value, dict) else type(value).__name__
+
+
+def test_every_shipped_language_translates_every_english_string():
+    english = yaml.safe_load((I18N / "en.yaml").read_text(encoding="utf-8"))
+    for file in I18N.glob("*.yaml"):
+        other = yaml.safe_load(file.read_text(encoding="utf-8"))
+        assert sorted(other) == sorted(english), file.name
+        for key, value in english.items():
+            if isinstance(value, dict):
+                assert "other" in other[key], (file.name, key)
+            else:
+                assert _shape(other[key]) == _shape(value), (file.name, key)
+        assert len(other["months"]) == len(other["months_in_date"]) == 12
+
+
+@pytest.mark.parametrize("n, category", [
+    (1, "one"), (21, "one"), (2, "few"), (24, "few"), (5, "many"), (11, "many"),
+    (12, "many"), (14, "many"), (111, "many"), (0, "many"),
+])
+def test_russian_plural_categories(n, category):
+    assert plural_category("ru", n) == category
+
+
+def test_dates_and_plurals_in_russian_and_english():
+    ru, en = Translations.load(I18N, "ru"), Translations.load(I18N, "en-GB")
+    assert ru.date(PartialDate(2022, 1, 16)) == "16 января 2022 г."
+    assert ru.date(PartialDate(2015, 1)) == "январь 2015 г."
+    assert ru.date(PartialDate(2021)) == "2021"
+    assert ru.plural("counterclaims_on_record", 3) == "3 опровержения"
+    assert ru.plural("counterclaims_on_record", 5) == "5 опровержений"
+    assert en.language == "en" and en.date(PartialDate(2014, 7)) == "July 2014"
+    assert en.plural("counterclaims_on_record", 1) == "1 counterclaim on record"
+
+
+def test_unknown_language_falls_back_to_english():
+    assert Translations.load(I18N, "de").text("latest_claims") == "Latest claims"
+
+
+def test_a_russian_site_speaks_russian(content, tmp_path):
+    site_yaml = content / "site.yaml"
+    site_yaml.write_text(site_yaml.read_text().replace("language: en", "language: ru"))
+    pipeline.build(content, TEMPLATES, tmp_path / "site")
+    html = soup(tmp_path / "site" / "claims" / "bridge-opens-2022" / "index.html")
+    assert html.html["lang"] == "ru"
+    facts = html.find("dl", class_="facts")
+    assert [dt.get_text() for dt in facts.find_all("dt")][:2] == ["Автор", "Дата"]
+    assert facts.find("time").get_text() == "3 марта 2021 г."
+    assert html.find("a", href="#counterclaims").get_text() == "2 опровержения"
+
+
+def test_quotes_carry_the_language_and_direction_of_their_source(content, tmp_path):
+    source = content / "sources" / "2021-04-press-office.txt"
+    source.write_text("---\ntitle: بيان\nlanguage: ar\n---\nسيفتح الجسر في عام 2023.",
+                      encoding="utf-8")
+    claim = content / "claims" / "opens-2023.yaml"
+    claim.write_text(claim.read_text(encoding="utf-8").replace(
+        "Мост откроется в 2023 году", "سيفتح الجسر"), encoding="utf-8")
+    pipeline.build(content, TEMPLATES, tmp_path / "site")
+    page = soup(tmp_path / "site" / "claims" / "opens-2023" / "index.html")
+    quotes = page.find("section", attrs={"aria-labelledby": "record"}).find_all("blockquote")
+    assert [(q["lang"], q["dir"]) for q in quotes] == [("ar", "rtl"), ("en", "ltr")]
+    text = soup(tmp_path / "site" / "sources" / "2021-04-press-office" / "index.html")
+    assert text.find(class_="source-text")["dir"] == "rtl"
+
+
+# -- dispute threads ------------------------------------------------------------------------
+
+def test_claim_page_shows_the_whole_connected_thread(tmp_path):
+    from tests.conftest import FIXTURE
+    result = pipeline.build(FIXTURE, TEMPLATES, tmp_path / "site")
+    [thread] = result.site.threads
+    assert thread.claim.id == "not-before-2024"  # the earliest claim of the group
+    assert thread.size == 4
+    # bridge-costs-40-million only supports bridge-opens-2022, yet its page shows
+    # the counterclaims two steps away.
+    html = soup(tmp_path / "site" / "claims" / "bridge-costs-40-million" / "index.html")
+    tree = html.find("section", attrs={"aria-labelledby": "thread"}).find("ul", class_="thread-tree")
+    shown = [p.get_text(" ", strip=True) for p in tree.find_all("p", class_="thread-claim")]
+    assert shown == ["The bridge will not open before 2024.",
+                     "The bridge will open in 2022, on time and on budget.",
+                     "The bridge will open in 2023.",
+                     "The bridge costs 40 million. (this claim)"]
+    labels = [s.get_text() for s in tree.find_all(class_="relation-label")]
+    assert labels == ["is disputed by the claim above", "disputes the claim above",
+                      "supports the claim above"]
+    nested = tree.find("p", class_="is-current").find_parent("li").find_parent("ul")
+    assert nested.find_parent("li").find("p", class_="thread-claim").get_text(strip=True) == \
+        "The bridge will open in 2022, on time and on budget."
+
+
+def test_threads_page_lists_every_thread(demo_site):
+    site, _ = pipeline.load_site(TEMPLATES.parent / "content")
+    html = soup(demo_site / "threads" / "index.html")
+    blocks = html.find_all("section", class_="thread-block")
+    assert len(blocks) == len(site.threads) >= 2
+    related = {c.id for c in site.claims if c.disputes or c.disputed_by or c.supports
+               or c.supported_by}
+    linked = {a["href"].split("/")[-2] for a in html.select(".thread-claim a")}
+    assert linked == related
+    assert sum(t.size for t in site.threads) == len(related)
+
+
+# -- timeline ---------------------------------------------------------------------------------
+
+def test_timeline_groups_claims_by_month_in_date_order(demo_site):
+    site, _ = pipeline.load_site(TEMPLATES.parent / "content")
+    html = soup(demo_site / "timeline" / "index.html")
+    months = html.find_all("section", class_="month")
+    keys = [m.h2["id"].removeprefix("month-") for m in months]
+    assert keys == sorted(keys, key=lambda k: tuple(int(p) for p in k.split("-")))
+    entries = [li["id"].removeprefix("claim-") for li in html.select("ol.timeline > li")]
+    assert entries == [c.id for c in site.claims]
+    assert html.find("h2", id="month-2015-01").get_text() == "January 2015"
+    for claim in site.claims:
+        item = html.find("li", id=f"claim-{claim.id}")
+        linked = [a["href"] for a in item.select("p.relation a")]
+        assert linked == [f"#claim-{o.id}" for o in (*claim.disputes, *claim.disputed_by)]
+
+
+def test_year_only_dates_head_their_year(tmp_path):
+    from tests.conftest import FIXTURE
+    pipeline.build(FIXTURE, TEMPLATES, tmp_path / "site")
+    headings = [h.get_text() for h in soup(tmp_path / "site" / "timeline" / "index.html")
+                .select("section.month h2")]
+    assert headings == ["2021", "March 2021", "April 2021"]
