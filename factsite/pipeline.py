@@ -10,6 +10,7 @@ from .diagnostics import ContentError, Diagnostic, errors
 from .load import load_content
 from .model import Site
 from .render import Renderer, plan
+from .search import search_index
 from .schema import override_base_url
 from .validate import validate
 from .write import check_output_dir, write_site
@@ -55,6 +56,7 @@ def build(content_dir: Path, templates_dir: Path, out_dir: Path, *, strict: bool
     if strict and warnings:
         raise ContentError(warnings)
     files = render_site(site, templates_dir)
-    count = write_site(Path(out_dir), files, Path(templates_dir) / "static")
+    index = search_index(files, site.language)
+    count = write_site(Path(out_dir), {**files, **index}, Path(templates_dir) / "static")
     pages = sum(1 for path in files if path.endswith(".html"))
     return BuildResult(site, pages, count, time.perf_counter() - started, warnings)

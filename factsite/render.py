@@ -48,6 +48,7 @@ def plan(site: Site) -> list[Page]:
         Page("", "index.html", {"claims": site.latest_claims}),
         Page("timeline/", "timeline.html", {"months": _by_month(site.claims)}),
         Page("threads/", "threads.html"),
+        Page("search/", "search.html", {"claims": site.latest_claims}),
     ]
     pages += [Page(c.url, "claim.html", {"claim": c, "jsonld": export.claim_jsonld(c, site)})
               for c in site.claims]

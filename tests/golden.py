@@ -18,9 +18,10 @@ ROOT = Path(__file__).resolve().parent.parent
 FIXTURE = ROOT / "tests" / "fixtures" / "site" / "content"
 EXPECTED = ROOT / "tests" / "golden" / "expected"
 TEMPLATES = ROOT / "templates"
-# The stylesheet and other static files are copied verbatim; comparing them
-# would only make every CSS tweak a golden change.
-IGNORED = ("static/", ".factsite")
+# The stylesheet and other static files are copied verbatim, and the Pagefind
+# bundle is binary (tested in test_search.py); comparing them would only make
+# every CSS tweak or Pagefind release a golden change.
+IGNORED = ("static/", "pagefind/", ".factsite")
 
 
 def build_fixture(out: Path) -> dict[str, bytes]:

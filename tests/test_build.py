@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -35,8 +36,17 @@ def test_golden_site(tmp_path):
 def test_build_twice_gives_identical_bytes(tmp_path, content):
     pipeline.build(content, TEMPLATES, tmp_path / "a")
     pipeline.build(content, TEMPLATES, tmp_path / "b")
-    assert golden.site_files(tmp_path / "a") == golden.site_files(tmp_path / "b")
-    assert golden.site_files(tmp_path / "a")  # not an empty site
+    a, b = (every_file(tmp_path / d) for d in "ab")
+    assert a == b
+    assert len(a) > 30 and any(p.startswith("pagefind/fragment/") for p in a)
+
+
+def every_file(root: Path) -> dict[str, bytes]:
+    """All files, but Pagefind's filter indexes and the two files naming them, which
+    Pagefind writes in hash-map order (an upstream limitation, see the README)."""
+    unstable = re.compile(r"pagefind/(filter/.*|pagefind\..*\.pf_meta|pagefind-entry\.json)$")
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*"))
+            if p.is_file() and not unstable.match(p.relative_to(root).as_posix())}
 
 
 def test_failed_build_leaves_previous_site_untouched(tmp_path, content):
@@ -113,7 +123,7 @@ def test_cli_build_prints_a_summary_and_exits_0(tmp_path, content):
     shutil.copytree(TEMPLATES, tmp_path / "templates")
     result = run_cli(cwd=tmp_path)  # no verb means build
     assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("built 4 claims, 17 pages (25 files) into site/ in ")
+    assert result.stdout.startswith("built 4 claims, 18 pages (")
     assert result.stdout.rstrip().endswith(" s")
     assert (tmp_path / "site" / "index.html").is_file()
 

@@ -185,7 +185,7 @@ def test_sitemap_lists_every_page_with_absolute_urls(fixture_site):
     locs = [u.find(f"{SITEMAP_NS}loc").text for u in root]
     pages = sorted(p.relative_to(out).as_posix() for p in out.rglob("index.html"))
     expected = sorted("https://example.org/harbour/" + p.removesuffix("index.html") for p in pages)
-    assert sorted(locs) == expected and len(locs) == len(set(locs)) == 16
+    assert sorted(locs) == expected and len(locs) == len(set(locs)) == 17
 
 
 def test_sitemap_is_split_into_an_index_past_the_limit(tmp_path, monkeypatch):
@@ -194,9 +194,9 @@ def test_sitemap_is_split_into_an_index_past_the_limit(tmp_path, monkeypatch):
     index = ET.parse(tmp_path / "site" / "sitemap.xml").getroot()
     assert index.tag == f"{SITEMAP_NS}sitemapindex"
     parts = [s.find(f"{SITEMAP_NS}loc").text for s in index]
-    assert parts == [f"https://example.org/harbour/sitemap-{n}.xml" for n in range(1, 5)]
-    counts = [len(ET.parse(tmp_path / "site" / f"sitemap-{n}.xml").getroot()) for n in range(1, 5)]
-    assert counts == [4, 4, 4, 4]
+    assert parts == [f"https://example.org/harbour/sitemap-{n}.xml" for n in range(1, 6)]
+    counts = [len(ET.parse(tmp_path / "site" / f"sitemap-{n}.xml").getroot()) for n in range(1, 6)]
+    assert counts == [4, 4, 4, 4, 1]
 
 
 def test_robots_txt_names_the_sitemap(fixture_site):
