@@ -128,32 +128,51 @@ class Source:
         return "rtl" if self.language.split("-")[0].lower() in RTL_LANGUAGES else "ltr"
 
     @cached_property
-    def segments(self) -> tuple[Segment, ...]:
-        """The text cut at every passage boundary, so overlapping passages nest cleanly."""
-        cuts = {0, len(self.text)}
-        for passage in self.citations:
-            cuts.update((passage.span.start, passage.span.end))
-        points = sorted(cuts)
+    def highlighted(self) -> tuple[str | Highlight, ...]:
+        """The text with every cited passage as a properly nested highlight.
+
+        A passage inside another nests in it; a passage that crosses the end of
+        another is cut there and continues as a second piece, so that the HTML nests.
+        """
         numbers = {id(p): n for n, p in enumerate(self.citations, start=1)}
-        segments = []
-        for start, end in zip(points, points[1:]):
-            covering = tuple(p for p in self.citations
-                             if p.span.start <= start and end <= p.span.end)
-            segments.append(Segment(
-                text=self.text[start:end],
-                passages=covering,
-                opens=tuple(p for p in covering if p.span.start == start),
-                closes=tuple((numbers[id(p)], p) for p in covering if p.span.end == end),
-            ))
-        return tuple(segments)
+        pieces = [(p.span.start, p.span.end, p) for p in self.citations]
+        return _nest(self.text, 0, len(self.text), pieces, numbers)
 
 
 @dataclass(frozen=True)
-class Segment:
-    text: str
-    passages: tuple[Passage, ...]  # every passage covering this piece, outermost first
-    opens: tuple[Passage, ...]  # passages that start here (their anchor goes here)
-    closes: tuple[tuple[int, Passage], ...]  # (number on the page, passage) ending here
+class Highlight:
+    passage: Passage
+    number: int  # the passage's number on the source page
+    first: bool  # the piece where the passage starts (it carries the anchor)
+    last: bool  # the piece where the passage ends (its claim link follows)
+    children: tuple[str | Highlight, ...]
+
+
+def _nest(text: str, lo: int, hi: int, pieces: list[tuple[int, int, Passage]],
+          numbers: dict[int, int]) -> tuple[str | Highlight, ...]:
+    nodes: list[str | Highlight] = []
+    position = lo
+    pending = sorted(pieces, key=lambda p: (p[0], -p[1], p[2].anchor))
+    while pending:
+        start, end, passage = pending.pop(0)
+        inner, rest = [], []
+        for piece in pending:
+            if piece[0] >= end:
+                rest.append(piece)
+            elif piece[1] <= end:
+                inner.append(piece)
+            else:  # crosses our end: the part inside nests, the rest comes later
+                inner.append((piece[0], end, piece[2]))
+                rest.append((end, piece[1], piece[2]))
+        pending = sorted(rest, key=lambda p: (p[0], -p[1], p[2].anchor))
+        if position < start:
+            nodes.append(text[position:start])
+        nodes.append(Highlight(passage, numbers[id(passage)], start == passage.span.start,
+                               end == passage.span.end, _nest(text, start, end, inner, numbers)))
+        position = end
+    if position < hi:
+        nodes.append(text[position:hi])
+    return tuple(nodes)
 
 
 @_entity

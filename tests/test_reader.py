@@ -140,3 +140,32 @@ def test_year_only_dates_head_their_year(tmp_path):
     headings = [h.get_text() for h in soup(tmp_path / "site" / "timeline" / "index.html")
                 .select("section.month h2")]
     assert headings == ["2021", "March 2021", "April 2021"]
+
+
+# -- highlights on source pages -----------------------------------------------------------------
+
+def test_nested_and_crossing_passages_render_as_nested_marks(content, tmp_path):
+    (content / "claims" / "not-fifty.yaml").write_text(
+        "claim: It is not 50 million.\nclaimant: ana-lima\ndate: 2021-03-03\n"
+        "passages:\n  - {source: 2021-03-council-minutes, quote: '40 million, not 50 million'}\n",
+        encoding="utf-8")
+    pipeline.build(content, TEMPLATES, tmp_path / "site")
+    page = tmp_path / "site" / "sources" / "2021-03-council-minutes" / "index.html"
+    text = soup(page).find(class_="source-text")
+    # Nested: one passage inside another is a mark inside a mark.
+    inner = text.find("mark", id="passage-opens-2023-2")
+    assert inner.parent.name == "mark" and inner.parent["data-passage"] == \
+        "passage-bridge-opens-2022-1"
+    # Crossing: cut into two pieces; the first (with the id) nests in the passage it starts
+    # in, the second follows it; the claim link comes after the last piece.
+    pieces = text.find_all("mark", attrs={"data-passage": "passage-not-fifty-1"})
+    assert [p.get_text() for p in pieces] == ["40 million", ", not 50 million"]
+    assert pieces[0]["id"] == "passage-not-fifty-1" and not pieces[1].get("id")
+    assert pieces[0].parent["data-passage"] == "passage-bridge-costs-40-million-1"
+    assert pieces[1].parent.name == "div"
+    assert pieces[1].find_next_sibling("a", class_="cite")["href"] == "../../claims/not-fifty/"
+    # Every cited passage reads whole from its pieces.
+    for anchor, quote in [("passage-not-fifty-1", "40 million, not 50 million"),
+                          ("passage-bridge-costs-40-million-1", "the\nbridge would cost 40 million")]:
+        marks = text.find_all("mark", attrs={"data-passage": anchor})
+        assert "".join(m.get_text() for m in marks) == quote
