@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: site serve test check golden clean
+.PHONY: site serve test check golden schema clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,10 @@ serve: $(VENV)/.installed
 
 check: $(VENV)/.installed
 	$(BIN)/python build.py check --strict
+
+# Regenerate the JSON Schemas in schemas/ after changing factsite/schema.py.
+schema: $(VENV)/.installed
+	$(BIN)/python build.py schema
 
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest

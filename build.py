@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""factsite command line: python build.py [build|check] [options].
+"""factsite command line: python build.py [build|check|new|schema] [options].
 
 Exit codes: 0 success, 1 content errors, 2 usage errors.
 """
@@ -11,11 +11,12 @@ import os
 import sys
 from pathlib import Path
 
-from factsite import pipeline
+from factsite import pipeline, scaffold
 from factsite.diagnostics import FORMATS, ContentError, summary
+from factsite.schema import Invalid, json_schema_files, override_base_url
 
 EXIT_OK, EXIT_CONTENT, EXIT_USAGE = 0, 1, 2
-VERBS = ("build", "check")
+VERBS = ("build", "check", "new", "schema")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -37,15 +38,17 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _build(args: argparse.Namespace) -> int:
-    result = pipeline.build(args.content, args.templates, args.out, strict=args.strict)
+    result = pipeline.build(args.content, args.templates, args.out, strict=args.strict,
+                            base_url=args.base_url)
     _report(result.warnings, args.format)
     print(f"built {len(result.site.claims)} claims, {result.pages} pages "
-          f"({result.files} files) into {args.out}/ in {result.seconds:.2f} s")
+          f"({result.files} files) into {args.out}/ in {result.seconds:.2f} s",
+          file=sys.stderr if args.format == "json" else sys.stdout)  # stdout: JSON only
     return EXIT_OK
 
 
 def _check(args: argparse.Namespace) -> int:
-    site, warnings = pipeline.load_site(args.content)
+    site, warnings = pipeline.load_site(args.content, base_url=args.base_url)
     if args.strict and warnings:
         raise ContentError(warnings)
     _report(warnings, args.format)
@@ -53,6 +56,34 @@ def _check(args: argparse.Namespace) -> int:
         print(f"ok: {len(site.claims)} claims, {len(site.claimants)} claimants, "
               f"{len(site.sources)} sources checked" + (f"; {summary(warnings)}" if warnings else ""))
     return EXIT_OK
+
+
+def _new(args: argparse.Namespace) -> int:
+    try:
+        scaffold.check_id(args.kind, args.id)
+    except Invalid as invalid:  # a usage error: the file was never there
+        print(f"build.py new: error: {invalid.message}\n  hint: {invalid.hint}", file=sys.stderr)
+        return EXIT_USAGE
+    path = scaffold.create(args.content, args.kind, args.id)
+    print(f"created {path}: {scaffold.NEXT_STEP[args.kind]}")
+    return EXIT_OK
+
+
+def _schema(args: argparse.Namespace) -> int:
+    args.out.mkdir(parents=True, exist_ok=True)
+    files = json_schema_files()
+    for name, text in files.items():
+        (args.out / name).write_text(text, encoding="utf-8", newline="\n")
+    print(f"wrote {len(files)} JSON Schemas to {args.out}/: {', '.join(files)}")
+    return EXIT_OK
+
+
+def _base_url(text: str) -> str:
+    try:
+        return override_base_url(text)
+    except Invalid as invalid:
+        raise argparse.ArgumentTypeError(
+            invalid.message + (f" ({invalid.hint})" if invalid.hint else "")) from None
 
 
 def _report(diagnostics, fmt: str) -> None:
@@ -73,7 +104,13 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument("--strict", action="store_true", help="treat warnings as errors")
     common.add_argument("--format", choices=sorted(FORMATS),
                         help="diagnostics format (default: text; github under GitHub Actions)")
+    common.add_argument("--base-url", type=_base_url, metavar="URL",
+                        help="publish under URL instead of site.yaml's base_url "
+                             "(absolute http(s); a missing trailing '/' is added)")
     common.add_argument("--debug", action="store_true", help="show tracebacks")
+    plain = argparse.ArgumentParser(add_help=False)  # verbs that print no diagnostics lists
+    plain.set_defaults(format="text")
+    plain.add_argument("--debug", action="store_true", help="show tracebacks")
 
     parser = argparse.ArgumentParser(
         prog="build.py",
@@ -85,6 +122,19 @@ def _parser() -> argparse.ArgumentParser:
                      ).set_defaults(run=_build)
     verbs.add_parser("check", parents=[common], help="check content; write nothing",
                      ).set_defaults(run=_check)
+    new = verbs.add_parser("new", parents=[plain], help="write a commented template for new content",
+                           description="Write content/<kind>s/<id> as a commented template; "
+                                       "never overwrites a file.")
+    new.add_argument("kind", choices=list(scaffold.KINDS), help="what to add")
+    new.add_argument("id", help="its id: lowercase letters, digits and single hyphens")
+    new.add_argument("--content", type=Path, default=Path("content"),
+                     help="content directory (default: content)")
+    new.set_defaults(run=_new)
+    schema = verbs.add_parser("schema", parents=[plain],
+                              help="write JSON Schemas of the content format for editors")
+    schema.add_argument("--out", type=Path, default=Path("schemas"),
+                        help="output directory (default: schemas)")
+    schema.set_defaults(run=_schema)
     return parser
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import re
+import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,7 +31,7 @@ NEXT_STEP = {
               "then run: python build.py check",
 }
 _ID = re.compile(ID_PATTERN)
-_LISTED = 8  # ids listed in a comment before "…"
+_LISTED = 8  # ids listed in a comment, then "and N more"
 
 
 @dataclass(frozen=True)
@@ -116,28 +117,40 @@ _HOW = """\
 
 
 def _claim(new_id: str, known: Known) -> str:
-    claimant = known.claimants[0] if known.claimants else \
-        "TODO a claimant id (add one with python build.py new claimant <id>)"
-    source = known.sources[0] if known.sources else \
-        "TODO a source id (add one with python build.py new source <id>)"
-    example = "an example (the first claimant); change it" if known.claimants else ""
-    ratings = (f"a rating id from content/site.yaml: {_listing(known.ratings)}"
-               if known.ratings else "a rating id from content/site.yaml")
-    topics = (f"topic ids from content/site.yaml: {_listing(known.topics)}"
-              if known.topics else "topic ids, e.g. [nato, ukraine]")
+    if known.claimants:
+        claimant = f"{known.claimants[0]}  # an example: the first claimant id; change it"
+        claimants = _comment(f"Known claimants: {_listing(known.claimants)}.")
+    else:
+        claimant = "TODO a claimant id (add one with python build.py new claimant <id>)"
+        claimants = ""
+    if known.sources:
+        source = f"{known.sources[0]}  # an example: the first source id; change it"
+        sources = _comment(f"Known sources: {_listing(known.sources)}.")
+    else:
+        source = "TODO a source id (add one with python build.py new source <id>)"
+        sources = ""
+    ratings = _comment(
+        "optional: a rating id from content/site.yaml"
+        + (f": {_listing(known.ratings)}." if known.ratings else ".")
+        + " A rated claim should explain the verdict in analysis.")
+    topics = _comment(
+        "optional: topic ids"
+        + (f" from content/site.yaml: {_listing(known.topics)}." if known.topics
+           else "; any id, or those listed in content/site.yaml if it lists topics."))
     rating_example = _yaml_text(known.ratings[0]) if known.ratings else "accurate"
     topic_example = ", ".join(known.topics[:2]) if known.topics else "nato"
     return f"""\
 # A claim: content/claims/{new_id}.yaml, published at claims/{new_id}/.
 # One statement, who made it and when, and the passages of archived sources
 # that record it. The id is the file name: renaming the file breaks links.
+#
 {_HOW}
 # required: the claim in one sentence, in the claimant's sense.
 claim: TODO state the claim in one sentence
 
-# required: who made it: a claimant id (content/claimants/<id>.yaml), or a
-# list of ids: [european-union, united-states].{' Known: ' + _listing(known.claimants) if known.claimants else ''}
-claimant: {claimant}{'  # ' + example if example else ''}
+# required: who made it: a claimant id (the file name in content/claimants/),
+# or a list of them: [european-union, united-states].
+{claimants}claimant: {claimant}
 
 # required: when it was made: YYYY, YYYY-MM or YYYY-MM-DD.
 date: TODO the date it was made, as YYYY-MM-DD (or YYYY-MM, or YYYY)
@@ -146,13 +159,13 @@ date: TODO the date it was made, as YYYY-MM-DD (or YYYY-MM, or YYYY)
 # venue: Interview with CNN
 
 # required, at least one: where the record shows it. Each passage names a
-# source id (content/sources/<id>.txt){'; known: ' + _listing(known.sources) if known.sources else ''}
-# and quotes the source's exact words: differences in spaces, typographic
-# quotes and dashes are ignored; case and words must match. When the quote
-# occurs more than once in the source, add prefix: or suffix: with the words
-# just before or after the occurrence you mean.
-passages:
-  - source: {source}{'  # an example (the first source); change it' if known.sources else ''}
+# source id (the file name in content/sources/) and quotes the source's exact
+# words: differences in spaces, typographic quotes and dashes are ignored;
+# case and words must match. When the quote occurs more than once in the
+# source, add prefix: or suffix: with the words just before or after the
+# occurrence you mean.
+{sources}passages:
+  - source: {source}
     quote: TODO copy the exact words from the source
     # prefix: words just before the quote
     # suffix: words just after the quote
@@ -161,12 +174,9 @@ passages:
 # disputes: [other-claim-id]
 # supports: [other-claim-id]
 
-# optional: {topics}.
-# topics: [{topic_example}]
+{topics}# topics: [{topic_example}]
 
-# optional: {ratings}.
-# A rated claim should explain the verdict in analysis.
-# rating: {rating_example}
+{ratings}# rating: {rating_example}
 
 # optional Markdown: the editors' note.
 # analysis: |
@@ -217,6 +227,7 @@ def _source(new_id: str, known: Known) -> str:
 # line: the text exactly as published, pasted byte for byte (scraping
 # artefacts included); paragraphs are separated by blank lines. Claims quote
 # it by its id, '{new_id}' (the file name).
+#
 {_HOW}
 # required: the headline of the source.
 title: TODO the headline, as published
@@ -237,14 +248,20 @@ title: TODO the headline, as published
 """
 
 
+def _comment(text: str) -> str:
+    """``text`` as YAML comment lines of at most 79 characters."""
+    return "".join(f"# {line}\n" for line in textwrap.wrap(text, 77, break_long_words=False,
+                                                            break_on_hyphens=False))
+
+
 def _listing(ids: tuple[str, ...]) -> str:
     shown = ", ".join(_yaml_text(i) for i in ids[:_LISTED])
-    return shown + (", …" if len(ids) > _LISTED else "")
+    return shown + (f" and {len(ids) - _LISTED} more" if len(ids) > _LISTED else "")
 
 
 def _yaml_text(value: str) -> str:
     """``value`` as a YAML scalar that reads back as the same text."""
-    if value.lower() in ("true", "false", "null", "~", "") or not re.fullmatch(r"[\w][\w .-]*",
+    if value.lower() in ("true", "false", "null", "~", "") or not re.fullmatch(r"\w[\w .-]*",
                                                                             value):
         return json.dumps(value, ensure_ascii=False)
     return value

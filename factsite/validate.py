@@ -72,8 +72,10 @@ class _Validator:
                             "rename the file")
         for doc in self.documents:  # also those with other problems: report all at once
             if doc.kind == "source" and not doc.failed and not (doc.body or "").strip():
-                self.report(doc, (), "source text is empty",
-                            "paste the archived text after the closing '---' line")
+                self.diagnostics.append(Diagnostic(doc.path, doc.body_line, 1,
+                                                   "source text is empty",
+                                                   "paste the archived text after the closing "
+                                                   "'---' line"))
         if errors(self.diagnostics) or any(doc.failed for doc in self.documents):
             return None, sorted(self.diagnostics)
         site = self.assemble()
