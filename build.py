@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""factsite command line: python build.py [build|check|new|schema] [options].
+"""factsite command line: python build.py [build|check|serve|new|schema] [options].
 
 Exit codes: 0 success, 1 content errors, 2 usage errors.
 """
@@ -11,12 +11,12 @@ import os
 import sys
 from pathlib import Path
 
-from factsite import pipeline, scaffold
+from factsite import pipeline, scaffold, serve
 from factsite.diagnostics import FORMATS, ContentError, summary
 from factsite.schema import Invalid, json_schema_files, override_base_url
 
 EXIT_OK, EXIT_CONTENT, EXIT_USAGE = 0, 1, 2
-VERBS = ("build", "check", "new", "schema")
+VERBS = ("build", "check", "serve", "new", "schema")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -29,22 +29,30 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.run(args)
     except ContentError as error:
-        _report(error.diagnostics, args.format)
-        if args.format == "text":
-            print(f"{args.command} failed: {summary(error.diagnostics)}", file=sys.stderr)
+        _failed(error.diagnostics, args.command, args.format)
         if args.debug:
             raise
         return EXIT_CONTENT
 
 
 def _build(args: argparse.Namespace) -> int:
-    result = pipeline.build(args.content, args.templates, args.out, strict=args.strict,
-                            base_url=args.base_url)
+    _built(pipeline.build(args.content, args.templates, args.out, strict=args.strict,
+                          base_url=args.base_url), args)
+    return EXIT_OK
+
+
+def _built(result: pipeline.BuildResult, args: argparse.Namespace) -> None:
+    """A build's warnings and summary line (also after each rebuild of ``serve``)."""
     _report(result.warnings, args.format)
     print(f"built {len(result.site.claims)} claims, {result.pages} pages "
           f"({result.files} files) into {args.out}/ in {result.seconds:.2f} s",
           file=sys.stderr if args.format == "json" else sys.stdout)  # stdout: JSON only
-    return EXIT_OK
+
+
+def _failed(diagnostics, verb: str, fmt: str) -> None:
+    _report(diagnostics, fmt)
+    if fmt == "text":
+        print(f"{verb} failed: {summary(diagnostics)}", file=sys.stderr)
 
 
 def _check(args: argparse.Namespace) -> int:
@@ -55,6 +63,21 @@ def _check(args: argparse.Namespace) -> int:
     if args.format == "text":
         print(f"ok: {len(site.claims)} claims, {len(site.claimants)} claimants, "
               f"{len(site.sources)} sources checked" + (f"; {summary(warnings)}" if warnings else ""))
+    return EXIT_OK
+
+
+def _serve(args: argparse.Namespace) -> int:
+    try:
+        sockets = serve.listen(args.host, args.port)
+    except OSError as error:
+        print(f"build.py serve: error: cannot listen on {args.host}:{args.port}: "
+              f"{error.strerror or error}\n  hint: choose another --port or --host", file=sys.stderr)
+        return EXIT_USAGE
+    dev = serve.DevServer(args.content, args.templates, args.out, strict=args.strict,
+                          base_url=args.base_url, debug=args.debug,
+                          on_built=lambda result: _built(result, args),
+                          on_failed=lambda diagnostics: _failed(diagnostics, "build", args.format))
+    serve.serve(sockets, args.host, dev)
     return EXIT_OK
 
 
@@ -122,6 +145,16 @@ def _parser() -> argparse.ArgumentParser:
                      ).set_defaults(run=_build)
     verbs.add_parser("check", parents=[common], help="check content; write nothing",
                      ).set_defaults(run=_check)
+    served = verbs.add_parser("serve", parents=[common],
+                              help="build, serve with live reload, rebuild on every change",
+                              description="Build, serve the output directory on this machine, "
+                                          "rebuild on every change to the content or templates "
+                                          "and reload open pages; errors show over the page.")
+    served.add_argument("--host", default="127.0.0.1",
+                        help="address to listen on (default: 127.0.0.1, this machine only)")
+    served.add_argument("--port", type=int, default=8000,
+                        help="port to listen on (default: 8000; 0: any free port)")
+    served.set_defaults(run=_serve)
     new = verbs.add_parser("new", parents=[plain], help="write a commented template for new content",
                            description="Write content/<kind>s/<id> as a commented template; "
                                        "never overwrites a file.")

@@ -4,7 +4,7 @@ Everything runs on tornado's event loop thread: every ``POLL_SECONDS`` the
 :class:`Watcher` scans the content and templates directories; once a change
 has been quiet for ``DEBOUNCE_SECONDS`` the site is rebuilt with
 :func:`pipeline.build` and open pages are told to reload. Requests are
-answered between polls, so none sees a half-swapped site/.
+answered between rebuilds, never during one, so none sees a half-swapped site/.
 
 Pages get livereload's script, and after a failed build the error overlay from
 :func:`diagnostics.format_overlay`, while site/ keeps the last good build.
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import logging
 import mimetypes
 import os
 import re
@@ -94,11 +95,15 @@ class Watcher:
 
     A burst of saves (an editor's temporary file and rename, a checkout, a
     search-and-replace over many files) gives one rebuild, of the final state.
+    ``exclude`` skips directories such as an output directory inside a watched one,
+    whose every build would otherwise trigger the next.
     """
 
-    def __init__(self, roots: Iterable[Path], debounce: float = DEBOUNCE_SECONDS):
+    def __init__(self, roots: Iterable[Path], debounce: float = DEBOUNCE_SECONDS,
+                 exclude: Iterable[Path] = ()):
         self.roots = [Path(root) for root in roots]
         self.debounce = debounce
+        self.exclude = {os.path.abspath(path) for path in exclude}
         self._state = self.scan()
         self._changed_at: float | None = None
 
@@ -106,7 +111,8 @@ class Watcher:
         state = {}
         for root in self.roots:
             for folder, dirs, files in os.walk(root):  # a missing root yields nothing
-                dirs[:] = [d for d in dirs if watched(d)]
+                dirs[:] = [d for d in dirs if watched(d)
+                           and os.path.abspath(os.path.join(folder, d)) not in self.exclude]
                 for name in filter(watched, files):
                     path = os.path.join(folder, name)
                     try:
@@ -178,17 +184,11 @@ class SiteApp:
                 location = quote(path + "/") + (f"?{query}" if query else "")
                 status, headers, body = _text(301, f"moved to {location}")
                 return status, headers + [("Location", location)], body
-            file = file / "index.html"
-        status = 200
-        try:
-            if file is None or not file.is_file():
-                raise FileNotFoundError
-            body = file.read_bytes()
-        except OSError:
-            status, file = 404, self._file("/404.html")
-            body = file.read_bytes() if file is not None and file.is_file() else _NOT_FOUND
-            file = Path("404.html")
-        kind = mimetypes.guess_type(file.name)[0] or "application/octet-stream"
+            file = self._file(path + "index.html")
+        status, body, name = 200, _read(file), file.name if file else ""
+        if body is None:
+            status, body, name = 404, _read(self._file("/404.html")) or _NOT_FOUND, "404.html"
+        kind = mimetypes.guess_type(name)[0] or "application/octet-stream"
         if kind == "text/html":
             body = inject(body, self.head, (self.overlay or "").encode("utf-8"))
         return status, _headers(kind, body), body
@@ -204,6 +204,13 @@ class SiteApp:
         except (OSError, RuntimeError):  # missing, or a symlink loop
             return None
         return target if target == root or root in target.parents else None
+
+
+def _read(file: Path | None) -> bytes | None:
+    try:
+        return file.read_bytes() if file is not None and file.is_file() else None
+    except OSError:
+        return None
 
 
 def _request_path(environ: dict) -> str | None:
@@ -259,7 +266,8 @@ class _HostAllowed(Matcher):
 
 class _ForeignHost(web.RequestHandler):
     def prepare(self) -> None:
-        status, headers, body = _text(403, "the dev server answers to localhost, 127.0.0.1 and [::1] only")
+        status, headers, body = _text(403, "the dev server answers to localhost, "
+                                           "127.0.0.1 and [::1] only")
         self.set_status(status)
         for name, value in headers:
             self.set_header(name, value)
@@ -292,18 +300,21 @@ def application(site: SiteApp, bound: str) -> web.Application:
 class DevServer:
     """Rebuilds on change and keeps the overlay in step with the last build."""
 
-    def __init__(self, content: Path, templates: Path, out: Path, *, strict: bool,
+    def __init__(self, content: Path, templates: Path, out: Path, *,
                  on_built: Callable[[pipeline.BuildResult], None],
-                 on_failed: Callable[[Sequence[Diagnostic]], None], debug: bool = False):
+                 on_failed: Callable[[Sequence[Diagnostic]], None],
+                 strict: bool = False, base_url: str | None = None, debug: bool = False):
         self.content, self.templates, self.out = Path(content), Path(templates), Path(out)
-        self.strict, self.on_built, self.on_failed, self.debug = strict, on_built, on_failed, debug
+        self.on_built, self.on_failed = on_built, on_failed
+        self.strict, self.base_url, self.debug = strict, base_url, debug
         self.site = SiteApp(self.out, head=LIVERELOAD_SCRIPT)
-        self.watcher = Watcher([self.content, self.templates])
+        self.watcher = Watcher([self.content, self.templates], exclude=[self.out])
 
     def rebuild(self) -> None:
         """Build; on failure keep the last good site/ and lay the errors over its pages."""
         try:
-            result = pipeline.build(self.content, self.templates, self.out, strict=self.strict)
+            result = pipeline.build(self.content, self.templates, self.out,
+                                    strict=self.strict, base_url=self.base_url)
         except ContentError as error:
             diagnostics: Sequence[Diagnostic] = error.diagnostics
         except Exception as error:  # a file unreadable or gone mid-build, or a bug: keep serving
@@ -343,11 +354,13 @@ def serve(sockets: list[socket.socket], host: str, dev: DevServer) -> None:
         print(f"warning: serving on {host}, which other machines may reach; the dev server is "
               "meant for this machine only (drop --host to serve on 127.0.0.1)", file=sys.stderr)
     shown = f"[{host}]" if ":" in host else host
+    sys.stdout.reconfigure(line_buffering=True)  # one line per rebuild, even into a pipe
+    logging.getLogger("tornado.access").setLevel(logging.ERROR)  # no line per request
 
     async def run() -> None:
         HTTPServer(application(dev.site, host)).add_sockets(sockets)
         dev.rebuild()
-        print(f"serving {dev.out}/ on http://{shown}:{port}/ (Ctrl-C to stop)", flush=True)
+        print(f"serving {dev.out}/ on http://{shown}:{port}/ (Ctrl-C to stop)")
         PeriodicCallback(dev.poll, POLL_SECONDS * 1000).start()
         await asyncio.Event().wait()
 

@@ -1,0 +1,429 @@
+"""The dev server: overlay, injection, watch filter and debounce, safe file serving as units;
+then `build.py serve` in a subprocess: rebuilds, the error overlay, traversal, Host, Ctrl-C."""
+
+from __future__ import annotations
+
+import html
+import http.client
+import os
+import queue
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from urllib.parse import unquote_to_bytes
+
+import pytest
+from bs4 import BeautifulSoup
+
+import build
+from factsite import pipeline, serve
+from factsite.diagnostics import ContentError, Diagnostic, format_overlay, format_text
+from tests.conftest import FIXTURE, ROOT, TEMPLATES
+
+CLAIM = "claims/opens-2023.yaml"
+QUOTE = "quote: The bridge will open in 2022"
+TIMEOUT = 15  # seconds; every wait below ends as soon as its condition holds
+
+
+# ---- the overlay and its injection ------------------------------------------------------
+
+DIAGNOSTICS = [
+    Diagnostic("content/claims/b.yaml", 7, 12, "quote not found in <script>alert(1)</script>",
+               'closest passage: "Kaliningrad & co" \'x\''),
+    Diagnostic("content/claims/a.yaml", 2, 1, "unknown field 'clam'", "did you mean 'claim'?"),
+]
+
+
+def test_overlay_is_the_terminal_text_escaped():
+    overlay = format_overlay(DIAGNOSTICS)
+    assert html.escape(format_text(DIAGNOSTICS)) in overlay
+    assert "<script" not in overlay and "&lt;script&gt;" in overlay
+    node = BeautifulSoup(overlay, "html.parser")
+    assert node.pre.get_text() == format_text(DIAGNOSTICS)
+    assert node.summary.get_text() == "build failed: 2 errors"
+
+
+def test_overlay_is_accessible_and_self_contained():
+    node = BeautifulSoup(format_overlay(DIAGNOSTICS), "html.parser").div
+    assert node["role"] == "alert" and node["lang"] == "en"
+    assert node.details.has_attr("open")  # folds away without JavaScript
+    assert not node.find_all(["script", "link", "img", "style", "iframe"])
+    assert not re.search(r"\b(src|href)=|url\(|@import", str(node))
+    assert "position:fixed" in node["style"]
+
+
+PAGE = (b'<!doctype html><html><head><title>t</title></head>\n'
+        b'<body class="home"><h1>Claims</h1></body></html>')
+
+
+def test_inject_puts_the_script_in_head_and_the_overlay_first_in_body():
+    page = serve.inject(PAGE, b"<script src=/x></script>", b"<div>oops</div>")
+    assert page == (b'<!doctype html><html><head><title>t</title><script src=/x></script></head>\n'
+                    b'<body class="home"><div>oops</div><h1>Claims</h1></body></html>')
+    assert serve.inject(PAGE, b"", b"") == PAGE
+    assert serve.inject(b"<p>bare", b"<s>", b"<o>") == b"<s><o><p>bare"
+
+
+# ---- the watcher --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name, expected", [
+    ("opens-2023.yaml", True), ("2021-04-press-office.txt", True), ("claim.html", True),
+    ("static", True), ("4913", True),
+    (".opens-2023.yaml.swp", False), (".opens-2023.yaml.swx", False), ("opens-2023.yaml~", False),
+    ("#opens-2023.yaml#", False), (".#opens-2023.yaml", False), ("x.yaml.bak", False),
+    ("x.yaml.orig", False), ("x.tmp", False), (".git", False), (".DS_Store", False),
+])
+def test_watch_filter(name, expected):
+    assert serve.watched(name) is expected
+
+
+def test_watcher_turns_a_burst_of_saves_into_one_change(tmp_path):
+    claim = tmp_path / "claims" / "a.yaml"
+    claim.parent.mkdir()
+    claim.write_text("claim: one\n")
+    watcher = serve.Watcher([tmp_path, tmp_path / "missing"], debounce=0.1)
+    assert not watcher.poll(0.0)
+    claim.write_text("claim: two, longer\n")
+    assert not watcher.poll(1.0)  # changed: wait for quiet
+    claim.write_text("claim: three, longer still\n")
+    assert not watcher.poll(1.05)  # changed again: wait again
+    assert not watcher.poll(1.1)
+    assert watcher.poll(1.16)  # quiet for 0.11 s: rebuild once
+    assert not watcher.poll(2.0)
+    claim.unlink()
+    assert not watcher.poll(3.0) and watcher.poll(3.2)  # a deletion is a change too
+
+
+def test_watcher_ignores_editor_leftovers_and_excluded_directories(tmp_path):
+    watcher = serve.Watcher([tmp_path], debounce=0.0, exclude=[tmp_path / "site"])
+    for name in (".a.yaml.swp", "a.yaml~", "#a.yaml#", ".#a.yaml", "a.yaml.bak", ".git/index",
+                 "site/index.html"):
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).write_text("x")
+    assert not watcher.poll(0.0) and not watcher.poll(1.0)
+
+
+# ---- serving files ----------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("serve") / "site"
+    pipeline.build(FIXTURE, TEMPLATES, out)
+    (out.parent / "secret.txt").write_text("TOPSECRET")
+    return out
+
+
+def get(app: serve.SiteApp, path: str, method: str = "GET", raw: str | None = None):
+    """Call the WSGI app as tornado does: PATH_INFO decoded (latin-1), REQUEST_URI raw."""
+    raw = path if raw is None else raw
+    environ = {"REQUEST_METHOD": method, "REQUEST_URI": raw,
+               "PATH_INFO": unquote_to_bytes(raw.partition("?")[0]).decode("latin-1"),
+               "QUERY_STRING": raw.partition("?")[2]}
+    started = {}
+    body = b"".join(app(environ, lambda status, headers: started.update(s=status, h=dict(headers))))
+    return int(started["s"][:3]), started["h"], body
+
+
+def test_app_serves_pages_with_the_script_and_other_files_untouched(built):
+    app = serve.SiteApp(built, head=serve.LIVERELOAD_SCRIPT)
+    status, headers, body = get(app, "/claims/opens-2023/")
+    assert status == 200 and headers["Content-Type"] == "text/html; charset=utf-8"
+    assert body == serve.inject((built / "claims/opens-2023/index.html").read_bytes(),
+                                serve.LIVERELOAD_SCRIPT, b"")
+    assert headers["Cache-Control"] == "no-store" and int(headers["Content-Length"]) == len(body)
+    status, headers, body = get(app, "/static/style.css")
+    assert (status, headers["Content-Type"]) == (200, "text/css; charset=utf-8")
+    assert body == (built / "static/style.css").read_bytes()
+    status, headers, body = get(app, "/claims/opens-2023/", method="HEAD")
+    assert status == 200 and body == b"" and int(headers["Content-Length"]) > 0
+    assert get(app, "/", method="POST")[0] == 405
+
+
+def test_app_redirects_directories_and_serves_404_html(built):
+    app = serve.SiteApp(built)
+    status, headers, _ = get(app, "/claims/opens-2023?x=1")
+    assert (status, headers["Location"]) == (301, "/claims/opens-2023/?x=1")
+    status, headers, body = get(app, "/no/such/page/")
+    assert status == 404 and body == (built / "404.html").read_bytes()
+    assert get(app, "/.factsite")[0] == 404  # hidden files are not served
+
+
+def test_app_lays_the_overlay_over_every_page_until_cleared(built):
+    app = serve.SiteApp(built)
+    app.overlay = format_overlay(DIAGNOSTICS)
+    for path in ("/", "/claims/opens-2023/", "/no/such/page/"):
+        body = get(app, path)[2].decode()
+        assert body.count('id="factsite-overlay"') == 1
+        assert re.search(r"<body[^>]*><div id=\"factsite-overlay\"", body)
+    assert "factsite-overlay" not in get(app, "/static/style.css")[2].decode()
+    app.overlay = None
+    assert "factsite-overlay" not in get(app, "/")[2].decode()
+
+
+TRAVERSALS = [
+    "/../secret.txt", "/%2e%2e/secret.txt", "/%2E%2E/secret.txt", "/..%2fsecret.txt",
+    "/claims/..%2f..%2fsecret.txt", "/claims/%2e%2e/%2e%2e/secret.txt", "/./../secret.txt",
+    "/..\\secret.txt", "/%5c..%5csecret.txt", "/claims%2fopens-2023/", "/%c0%ae%c0%ae/secret.txt",
+    "/secret.txt%00.html", "http://127.0.0.1/../secret.txt",
+]
+
+
+@pytest.mark.parametrize("path", TRAVERSALS)
+def test_app_refuses_paths_outside_the_output_directory(built, path):
+    status, _, body = get(serve.SiteApp(built), path)
+    assert status == 400 and b"TOPSECRET" not in body
+
+
+def test_app_serves_nothing_outside_its_root_even_by_absolute_path_or_symlink(built, tmp_path):
+    secret = built.parent / "secret.txt"
+    for path in (f"/{secret}", f"/{secret.relative_to(secret.anchor)}"):
+        status, _, body = get(serve.SiteApp(built), path)
+        assert status == 404 and b"TOPSECRET" not in body
+    root = tmp_path / "site"
+    shutil.copytree(built, root)
+    (root / "leak.txt").symlink_to(secret)
+    assert get(serve.SiteApp(root), "/leak.txt")[0] == 404
+
+
+def test_app_serves_nothing_from_a_directory_factsite_did_not_write(tmp_path):
+    (tmp_path / "index.html").write_text("<p>not a factsite build</p>")
+    status, _, body = get(serve.SiteApp(tmp_path), "/")
+    assert status == 404 and b"not a factsite build" not in body
+
+
+@pytest.mark.parametrize("name, bound, allowed", [
+    ("127.0.0.1", "127.0.0.1", True), ("localhost", "127.0.0.1", True),
+    ("[::1]", "127.0.0.1", True), ("127.0.0.2", "localhost", True),
+    ("evil.example", "127.0.0.1", False), ("127.0.0.1.evil.example", "127.0.0.1", False),
+    ("192.168.1.20", "127.0.0.1", False), ("localhost.evil.example", "::1", False),
+    ("192.168.1.20", "0.0.0.0", True), ("[fe80::1]", "::", True),
+    ("devbox.lan", "devbox.lan", True), ("evil.example", "0.0.0.0", False),
+])
+def test_host_allowed(name, bound, allowed):
+    assert serve.host_allowed(name, bound) is allowed
+
+
+# ---- rebuilding -------------------------------------------------------------------------
+
+def test_rebuild_keeps_the_last_good_site_and_reports_every_failure(content, tmp_path, monkeypatch):
+    events = []
+    dev = serve.DevServer(content, TEMPLATES, tmp_path / "site",
+                          on_built=lambda result: events.append("built"),
+                          on_failed=lambda diagnostics: events.append(format_text(diagnostics)))
+    dev.rebuild()
+    good = (tmp_path / "site/index.html").read_bytes()
+    assert events == ["built"] and dev.site.overlay is None
+
+    (content / CLAIM).write_text("claim: The bridge\npassages:\n  - source: [")  # half-written
+    dev.rebuild()
+    with pytest.raises(ContentError) as error:
+        pipeline.load_site(content)
+    assert events[-1] == format_text(error.value.diagnostics)
+    assert dev.site.overlay == format_overlay(error.value.diagnostics)
+    assert (tmp_path / "site/index.html").read_bytes() == good
+
+    def crash(*args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(content / CLAIM))
+
+    monkeypatch.setattr(pipeline, "build", crash)
+    dev.rebuild()
+    assert events[-1] == f"{content / CLAIM}:1:1: error: cannot build: Permission denied\n" \
+                         "  hint: the next save rebuilds the site"
+    monkeypatch.setattr(pipeline, "build", lambda *a, **k: 1 / 0)
+    dev.rebuild()
+    assert "error: internal error: ZeroDivisionError: division by zero" in events[-1]
+    assert "ZeroDivisionError" in dev.site.overlay
+
+
+def test_serve_reports_a_busy_port_as_a_usage_error(capsys):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        assert build.main(["serve", "--port", str(port)]) == build.EXIT_USAGE
+    assert capsys.readouterr().err == (
+        f"build.py serve: error: cannot listen on 127.0.0.1:{port}: Address already in use\n"
+        "  hint: choose another --port or --host\n")
+
+
+# ---- `build.py serve` in a subprocess -----------------------------------------------------
+
+class Server:
+    """`build.py serve --port 0` on a copy of the fixture site, its output read as it comes."""
+
+    def __init__(self, root: Path):
+        self.content, self.out = root / "content", root / "site"
+        shutil.copytree(FIXTURE, self.content)
+        (root / "secret.txt").write_text("TOPSECRET")
+        self.process = subprocess.Popen(
+            [sys.executable, str(ROOT / "build.py"), "serve", "--port", "0",
+             "--content", str(self.content), "--templates", str(TEMPLATES), "--out", str(self.out)],
+            cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        self.stdout: queue.Queue[str] = queue.Queue()
+        self.stderr: list[str] = []
+        threading.Thread(target=lambda: [self.stdout.put(l) for l in self.process.stdout],
+                         daemon=True).start()
+        self.stderr_reader = threading.Thread(
+            target=lambda: self.stderr.extend(self.process.stderr), daemon=True)
+        self.stderr_reader.start()
+        deadline = time.monotonic() + TIMEOUT
+        while not (match := re.search(r"http://127\.0\.0\.1:(\d+)/", self._line(deadline))):
+            pass
+        self.port = int(match.group(1))
+
+    def _line(self, deadline: float) -> str:
+        try:
+            return self.stdout.get(timeout=max(0.0, deadline - time.monotonic()))
+        except queue.Empty:
+            pytest.fail(f"server did not start; stderr:\n{''.join(self.stderr)}")
+
+    def request(self, path: str, host: str | None = None, headers: dict | None = None):
+        """GET ``path`` exactly as given, with this ``Host`` header: (status, body)."""
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=TIMEOUT)
+        try:
+            connection.putrequest("GET", path, skip_host=True, skip_accept_encoding=True)
+            connection.putheader("Host", host or f"127.0.0.1:{self.port}")
+            for name, value in (headers or {}).items():
+                connection.putheader(name, value)
+            connection.endheaders()
+            response = connection.getresponse()
+            return response.status, b"" if response.status == 101 else response.read()
+        finally:
+            connection.close()
+
+    def page_once(self, path: str, condition) -> str:
+        """Fetch ``path`` until ``condition(text)`` holds, which it must within TIMEOUT."""
+        deadline = time.monotonic() + TIMEOUT
+        while True:
+            status, body = self.request(path)
+            text = body.decode()
+            if status == 200 and condition(text):
+                return text
+            if time.monotonic() > deadline:
+                pytest.fail(f"GET {path}: condition never held; last page:\n{text[:2000]}")
+            time.sleep(0.05)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    running = Server(tmp_path_factory.mktemp("served"))
+    yield running
+    if running.process.poll() is None:
+        running.process.kill()
+        running.process.wait(TIMEOUT)
+
+
+def test_serve_rebuilds_on_save_and_overlays_errors_until_fixed(server):
+    page = "/claims/opens-2023/"
+    text = server.page_once(page, lambda text: "will open in 2023" in text)
+    assert serve.LIVERELOAD_SCRIPT.decode() + "</head>" in text
+    claim = server.content / CLAIM
+
+    claim.write_text(claim.read_text().replace("will open in 2023", "opens in spring 2023"))
+    server.page_once(page, lambda text: "opens in spring 2023" in text)
+
+    claim.write_text(claim.read_text().replace(QUOTE, QUOTE + " for sure"))
+    with pytest.raises(ContentError) as error:
+        pipeline.load_site(server.content)
+    expected = format_text(error.value.diagnostics)
+    assert "error: quote not found in" in expected and '"' in expected
+    text = server.page_once(page, lambda text: "factsite-overlay" in text)
+    assert html.escape(expected) in text
+    assert "opens in spring 2023" in text  # the last good build, under the overlay
+    for other in ("/", "/no/such/page/"):
+        assert "factsite-overlay" in server.request(other)[1].decode()
+
+    claim.write_text(claim.read_text().replace(QUOTE + " for sure", QUOTE)
+                     .replace("spring 2023", "summer 2023"))
+    text = server.page_once(page, lambda text: "summer 2023" in text)
+    assert "factsite-overlay" not in text
+    assert expected in "".join(server.stderr)  # the same text reached the terminal
+
+
+@pytest.mark.parametrize("path", TRAVERSALS + ["/%00", "//etc/passwd"])
+def test_serve_refuses_traversal(server, path):
+    if path.startswith("http://"):
+        path = path.replace("127.0.0.1", f"127.0.0.1:{server.port}")
+    status, body = server.request(path)
+    assert status in (400, 404) and b"TOPSECRET" not in body and b"root:" not in body
+
+
+@pytest.mark.parametrize("path", ["/", "/livereload.js", "/livereload"])
+@pytest.mark.parametrize("host, expected", [
+    ("127.0.0.1:{port}", 200), ("localhost:{port}", 200), ("LOCALHOST:{port}", 200),
+    ("[::1]:{port}", 200), ("evil.example", 403), ("evil.example:{port}", 403),
+    ("127.0.0.1.evil.example:{port}", 403), ("localhost.evil.example:{port}", 403),
+])
+def test_serve_answers_loopback_host_names_only(server, path, host, expected):
+    status, body = server.request(path, host=host.format(port=server.port))
+    if path == "/livereload" and expected == 200:
+        expected = 400  # a websocket endpoint, asked without an upgrade
+    assert status == expected
+    if path == "/livereload.js" and status == 200:
+        assert b"LiveReload" in body  # livereload's own client, served locally
+
+
+@pytest.mark.parametrize("origin, expected", [
+    ("http://127.0.0.1:{port}", 101), ("http://evil.example", 403), ("null", 403),
+])
+def test_serve_websocket_takes_its_own_pages_only(server, origin, expected):
+    status, _ = server.request("/livereload", headers={
+        "Origin": origin.format(port=server.port), "Upgrade": "websocket", "Connection": "Upgrade",
+        "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==", "Sec-WebSocket-Version": "13"})
+    assert status == expected
+
+
+def test_serve_reloads_open_pages_in_a_browser(server):
+    """livereload's client reloads an open page after every build, good or failed, and
+    nothing is fetched from anywhere but the dev server."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    chromium = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
+    if not chromium.exists():
+        pytest.skip(f"no Chromium at {chromium} (set CHROMIUM)")
+    # A thread of its own: the browser tests' session-wide Playwright owns this one's event loop.
+    with ThreadPoolExecutor(1) as pool:
+        origins = pool.submit(_edit_under_a_browser, server, sync_api, chromium).result()
+    assert origins == {f"127.0.0.1:{server.port}"}
+
+
+def _edit_under_a_browser(server: Server, sync_api, chromium: Path) -> set[str]:
+    claim, wait, origins = server.content / CLAIM, TIMEOUT * 1000, set()
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(chromium), args=["--no-sandbox"])
+        try:
+            page = browser.new_page()
+            page.add_init_script(
+                "document.addEventListener('LiveReloadConnect', () => { window.connected = true })")
+            page.on("request", lambda request: origins.add(request.url.split("/")[2]))
+            page.goto(f"http://127.0.0.1:{server.port}/claims/opens-2023/")
+
+            def save_and_see(edit, condition: str) -> None:
+                page.wait_for_function("window.connected === true", timeout=wait)
+                claim.write_text(edit(claim.read_text()))
+                page.wait_for_function(condition, timeout=wait)
+
+            save_and_see(lambda text: re.sub(r"(?m)^claim: .*", "claim: Opens in autumn.", text),
+                         "document.body.innerText.includes('Opens in autumn.')")
+            save_and_see(lambda text: text.replace(QUOTE, QUOTE + " for sure"),
+                         "document.getElementById('factsite-overlay') !== null")
+            save_and_see(lambda text: text.replace(QUOTE + " for sure", QUOTE),
+                         "document.getElementById('factsite-overlay') === null")
+        finally:
+            browser.close()
+    return origins
+
+
+def test_serve_stops_cleanly_on_ctrl_c(server):
+    server.process.send_signal(signal.SIGINT)
+    assert server.process.wait(TIMEOUT) == 0
+    server.stderr_reader.join(TIMEOUT)
+    assert "Traceback" not in "".join(server.stderr)
+    assert not list(server.out.parent.glob(".site.*"))  # no staging directory left behind
