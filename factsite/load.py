@@ -104,10 +104,12 @@ def load_content(content_dir: Path) -> tuple[list[Document], list[Diagnostic]]:
             diagnostics.append(Diagnostic(str(file), *problem.mark, problem.message, problem.hint))
             documents.append(Document(str(file), kind, file.stem, None, failed=True))
         except FileNotFoundError:
-            diagnostics.append(Diagnostic(
-                str(file), 1, 1, "site.yaml not found",
-                "every site needs content/site.yaml with title, base_url and language",
-            ))
+            if kind == "site":
+                diagnostics.append(Diagnostic(
+                    str(file), 1, 1, "site.yaml not found",
+                    "every site needs content/site.yaml with title, base_url and language",
+                ))
+            # else: deleted since it was listed (an editor saving): as if never there
     return documents, diagnostics
 
 
