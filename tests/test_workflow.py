@@ -55,10 +55,9 @@ def test_check_job_installs_checks_strictly_builds_and_tests(workflow):
     assert "permissions" not in check and "if" not in check
     assert steps(check) == [
         "actions/checkout@v6", "actions/setup-python@v6",
-        "python -m pip install -e '.[test]'",
-        "python build.py check --strict",
-        "python build.py build --strict",
-        "python -m pytest",
+        "make check",  # build.py check --strict, in .venv
+        ".venv/bin/python build.py build --strict",
+        "make test",  # the README's test command, browser tests included
     ]
     assert check["steps"][1]["with"]["python-version"] == "3.11"
 
