@@ -1,17 +1,81 @@
-"""Search (Pagefind) in a real browser: the place for its tests.
+"""Search (Pagefind) in a real browser.
 
-Already covered elsewhere, because /search/ is one of the page types: the search page opens
-with no console errors or failed requests, has no horizontal scroll at 375 and 320 px, and
-has no axe violations in light and dark mode (test_pages.py); its HTML passes vnu.
-
-To add here (issue 4, item 5), with the fixtures of conftest.py:
-
-    def test_a_word_of_a_quote_finds_its_claim(representatives, browse):
-        browsing = browse(width=375)
-        visit = browsing.open(representatives["search"])
-        ...type a word of a quote into the search box, wait for Pagefind's results...
-        ...assert the claim's link is among them and browsing.settle() == []...
-
-and axe on the search page with results and filters shown (Axe().run(visit.page) after the
-results appear), in light and dark.
+The search page's console, requests, width, axe and vnu checks run with every page type
+(test_pages.py, test_vnu.py); these tests search for real.
 """
+
+from __future__ import annotations
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+
+from factsite import pipeline
+from tests.conftest import ROOT
+
+DEMO, _ = pipeline.load_site(ROOT / "content")
+RESULT_LINKS = ".pagefind-ui__result-link"
+
+
+def run_search(browsing, representatives, query: str, width: int = 375):
+    visit = browsing.open(representatives["search"])
+    box = visit.page.get_by_role("textbox", name="Search")
+    box.fill(query)
+    visit.page.wait_for_selector(RESULT_LINKS, timeout=10_000)
+    return visit
+
+
+@pytest.mark.parametrize("claim", [c for c in DEMO.claims if c.id in (
+    "kaliningrad-weapons-not-negotiable", "russia-aggressor-country", "us-russia-talks-january-10")],
+    ids=lambda c: c.id)
+def test_a_word_of_a_quote_finds_its_claim(browse, representatives, claim):
+    browsing = browse(width=375)
+    word = max(claim.passages[0].text.split(), key=len).strip(".,“”\"'()")
+    visit = run_search(browsing, representatives, word)
+    hrefs = [a.get_attribute("href") for a in visit.page.query_selector_all(RESULT_LINKS)]
+    assert any(h.rstrip("/").endswith(f"claims/{claim.id}") for h in hrefs), (word, hrefs)
+    assert browsing.settle() == []
+
+
+def test_the_header_search_box_searches_on_the_search_page(browse, representatives):
+    browsing = browse(width=1280)
+    visit = browsing.open(representatives["claim"])
+    visit.page.get_by_role("searchbox").first.fill("Kaliningrad")
+    visit.page.keyboard.press("Enter")
+    visit.page.wait_for_selector(RESULT_LINKS, timeout=10_000)
+    assert "/search/?q=Kaliningrad" in visit.page.url
+    assert visit.page.input_value(".pagefind-ui__search-input") == "Kaliningrad"
+    assert browsing.settle() == []
+
+
+def test_filters_narrow_results_by_claimant(browse, representatives):
+    browsing = browse(width=1280)
+    visit = run_search(browsing, representatives, "Russia")
+    before = len(visit.page.query_selector_all(RESULT_LINKS))
+    visit.page.get_by_text("claimant", exact=False).first.click()
+    visit.page.get_by_label("Dmitry Peskov").check()
+    visit.page.wait_for_function(
+        f"document.querySelectorAll('{RESULT_LINKS}').length < {before}", timeout=10_000)
+    hrefs = [a.get_attribute("href") for a in visit.page.query_selector_all(RESULT_LINKS)]
+    assert hrefs and all("claims/kaliningrad-weapons-not-negotiable" in h for h in hrefs)
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_search_results_have_no_axe_violations(browse, representatives, scheme):
+    browsing = browse(width=1280, color_scheme=scheme)
+    visit = run_search(browsing, representatives, "missile")
+    results = Axe().run(visit.page)
+    assert results.violations_count == 0, results.generate_report()
+
+
+def test_without_javascript_the_search_page_lists_every_claim(browser, server, representatives):
+    from tests.browser.harness import page_url
+    context = browser.new_context(java_script_enabled=False)
+    try:
+        page = context.new_page()
+        page.goto(page_url(server, representatives["search"]))
+        assert page.is_visible(".search-fallback")
+        listed = page.eval_on_selector_all(".search-fallback .claim-card-title a",
+                                           "links => links.map(a => a.textContent)")
+        assert sorted(listed) == sorted(c.text for c in DEMO.claims)
+    finally:
+        context.close()
