@@ -25,6 +25,7 @@ from bs4 import BeautifulSoup
 import build
 from factsite import pipeline, serve
 from factsite.diagnostics import ContentError, Diagnostic, format_overlay, format_text
+from tests.browser import harness
 from tests.conftest import FIXTURE, ROOT, TEMPLATES
 
 CLAIM = "claims/opens-2023.yaml"
@@ -384,20 +385,21 @@ def test_serve_websocket_takes_its_own_pages_only(server, origin, expected):
 def test_serve_reloads_open_pages_in_a_browser(server):
     """livereload's client reloads an open page after every build, good or failed, and
     nothing is fetched from anywhere but the dev server."""
-    sync_api = pytest.importorskip("playwright.sync_api")
-    chromium = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
-    if not chromium.exists():
-        pytest.skip(f"no Chromium at {chromium} (set CHROMIUM)")
+    problem = harness.chromium_problem()
+    if problem:
+        harness.unavailable(problem)  # skips locally, fails under CI
     # A thread of its own: the browser tests' session-wide Playwright owns this one's event loop.
     with ThreadPoolExecutor(1) as pool:
-        origins = pool.submit(_edit_under_a_browser, server, sync_api, chromium).result()
+        origins = pool.submit(_edit_under_a_browser, server).result()
     assert origins == {f"127.0.0.1:{server.port}"}
 
 
-def _edit_under_a_browser(server: Server, sync_api, chromium: Path) -> set[str]:
+def _edit_under_a_browser(server: Server) -> set[str]:
+    from playwright import sync_api
+
     claim, wait, origins = server.content / CLAIM, TIMEOUT * 1000, set()
     with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(chromium), args=["--no-sandbox"])
+        browser = harness.launch(playwright)
         try:
             page = browser.new_page()
             page.add_init_script(
