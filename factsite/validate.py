@@ -8,6 +8,7 @@ only when nothing is wrong, the frozen :class:`factsite.model.Site`.
 from __future__ import annotations
 
 import difflib
+import re
 import typing
 from collections import defaultdict
 from typing import Any, Iterable
@@ -20,10 +21,8 @@ from .diagnostics import Diagnostic, errors
 from .load import Document, YamlPath
 from .markdown import render_markdown
 from .passages import Ambiguous, ContextMismatch, EmptyQuote, NotFound, SourceText, Span
-from .schema import MODELS, ClaimIn, Invalid, SiteIn, parse_date
-from .schema import ID_PATTERN, PLACEHOLDER, suggest_id as _suggest_id
-
-import re
+from .schema import (ID_PATTERN, MODELS, PLACEHOLDER, ClaimIn, Invalid, SiteIn, parse_date,
+                     suggest_id)
 
 _ID = re.compile(ID_PATTERN)
 # Page ids that would collide with generated sections or files.
@@ -86,7 +85,7 @@ class _Validator:
         if doc.kind != "site" and not _ID.match(doc.id):
             self.report(doc, (), f"invalid id '{doc.id}' (the file name)",
                         f"ids use lowercase letters, digits and single hyphens: "
-                        f"rename to '{_suggest_id(doc.id)}'")
+                        f"rename to '{suggest_id(doc.id)}'")
         self.known_ids[doc.kind].add(doc.id)
         if doc.failed:
             return
@@ -137,7 +136,7 @@ class _Validator:
         elif kind == "string_pattern_mismatch" and problem["ctx"]["pattern"] == ID_PATTERN:
             self.report(doc, loc, f"invalid id '{value}' in '{name}'",
                         f"ids use lowercase letters, digits and single hyphens, "
-                        f"like '{_suggest_id(str(value))}'")
+                        f"like '{suggest_id(str(value))}'")
         elif kind == "string_pattern_mismatch":
             self.report(doc, loc, f"invalid value '{value}' for '{name}'",
                         "a language tag looks like 'en', 'ru' or 'pt-BR'"
