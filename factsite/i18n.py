@@ -36,6 +36,9 @@ class Translations:
         self.language = language
         self.messages = messages
         self.fallback = fallback
+        # Rendering asks for the same strings and dates thousands of times.
+        self._escaped: dict[str, Markup] = {}
+        self._dates: dict[PartialDate, Markup] = {}
 
     @classmethod
     def load(cls, directory: Path, language: str) -> Translations:
@@ -55,7 +58,10 @@ class Translations:
 
     def text(self, key: str, **values: Any) -> Markup:
         """The message with ``values`` filled in, HTML-escaped unless already markup."""
-        return escape(str(self.lookup(key))).format(**values)
+        message = self._escaped.get(key)
+        if message is None:
+            message = self._escaped[key] = escape(str(self.lookup(key)))
+        return message.format(**values) if values else message
 
     def plural(self, key: str, n: int, **values: Any) -> Markup:
         forms = self.lookup(key)
@@ -64,6 +70,11 @@ class Translations:
         return escape(form).format(n=n, **values)
 
     def date(self, date: PartialDate) -> Markup:
+        if date not in self._dates:
+            self._dates[date] = self._format_date(date)
+        return self._dates[date]
+
+    def _format_date(self, date: PartialDate) -> Markup:
         if date.month is None:
             return Markup(date.year)
         if date.day is None:
