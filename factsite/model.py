@@ -44,9 +44,6 @@ class PartialDate:
     def sort_key(self) -> tuple[int, int, int]:
         return self.year, self.month or 0, self.day or 0
 
-    def __str__(self) -> str:
-        return self.iso
-
 
 def _entity(cls):  # noqa: ANN001 - a decorator for all entities
     """Frozen, compared by identity, and with a short repr: the graph has cycles."""
@@ -184,8 +181,6 @@ class Passage:
     span: Span
     before: str  # context shown around the passage
     after: str
-    line: int  # where the passage starts in the source file
-    column: int
     text_fragment: str  # '#:~:text=…' locating the passage in the original
 
     @property

@@ -361,9 +361,8 @@ class _Validator:
                 span = self.spans[(doc.id, index)]
                 text = self.source_texts[p.source]
                 before, after = text.context(span)
-                line, col = self.source_line_col(p.source, span.start)
                 passage = m.Passage(claim, index + 1, sources[p.source], p.quote, span,
-                                    before, after, line, col, text.text_fragment(span))
+                                    before, after, text.text_fragment(span))
                 passages.append(passage)
                 citations[p.source].append(passage)
             m.link(claim,
