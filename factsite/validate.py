@@ -163,12 +163,12 @@ class _Validator:
             self.report(doc, loc, f"'{name}': {problem['msg']}")
 
     def check_claim(self, doc: Document, claim: ClaimIn, site: SiteIn | None) -> None:
-        self.check_references(doc, ("claimant",), claim.claimant, "claimant", "claimant")
+        self.check_references(doc, ("claimant",), claim.claimant, "claimant")
         for index, passage in enumerate(claim.passages):
             self.check_passage(doc, index, passage)
         for relation in ("disputes", "supports"):
             targets = getattr(claim, relation)
-            self.check_references(doc, (relation,), targets, "claim", "claim")
+            self.check_references(doc, (relation,), targets, "claim")
             for index, target in enumerate(targets):
                 if target == doc.id:
                     verb = "dispute" if relation == "disputes" else "support"
@@ -181,7 +181,7 @@ class _Validator:
         if site is not None:
             if site.topics:
                 self.check_references(doc, ("topics",), claim.topics, "topic",
-                                      "topic", known={t.id for t in site.topics})
+                                      known={t.id for t in site.topics})
             if claim.rating is not None:
                 ratings = {r.id for r in site.ratings}
                 if not ratings:
@@ -189,29 +189,29 @@ class _Validator:
                                 "content/site.yaml defines no ratings")
                 else:
                     self.check_references(doc, ("rating",), [claim.rating], "rating",
-                                          "rating", known=ratings, single=True)
+                                          known=ratings, single=True)
 
-    def check_references(self, doc: Document, path: YamlPath, ids: list[str], kind: str,
-                         label: str, *, known: set[str] | None = None,
-                         single: bool = False) -> None:
+    def check_references(self, doc: Document, path: YamlPath, ids: list[str], kind: str, *,
+                         known: set[str] | None = None, single: bool = False) -> None:
+        """Each id must name an existing ``kind`` (claim, claimant, source, topic, rating)."""
         known = self.known_ids[kind] if known is None else known
         seen: set[str] = set()
         for index, ref in enumerate(ids):
             where = path if single else path + (index,)
             if ref in seen:
-                self.report(doc, where, f"{label} '{ref}' is listed twice")
+                self.report(doc, where, f"{kind} '{ref}' is listed twice")
             seen.add(ref)
             if ref not in known:
                 close = difflib.get_close_matches(ref, sorted(known), n=1, cutoff=0.5)
                 hint = f"did you mean '{close[0]}'?" if close else (
-                    f"known {label}s: {', '.join(sorted(known)[:8])}" if known
-                    else f"there are no {label}s yet")
-                self.report(doc, where, f"unknown {label} '{ref}'", hint)
+                    f"known {kind}s: {', '.join(sorted(known)[:8])}" if known
+                    else f"there are no {kind}s yet")
+                self.report(doc, where, f"unknown {kind} '{ref}'", hint)
 
     def check_passage(self, doc: Document, index: int, passage: Any) -> None:
         here = ("passages", index)
         if passage.source not in self.known_ids["source"]:
-            self.check_references(doc, here + ("source",), [passage.source], "source", "source",
+            self.check_references(doc, here + ("source",), [passage.source], "source",
                                   single=True)
             return
         text = self.source_texts.get(passage.source)
