@@ -38,7 +38,8 @@ class Page:
         return self.output or f"{self.url}index.html"
 
     @property
-    def is_html(self) -> bool:
+    def in_sitemap(self) -> bool:
+        """A page readers reach at its own address (not the 404 page, not a data file)."""
         return self.path.endswith(".html") and self.path != "404.html"
 
 
@@ -60,7 +61,7 @@ def plan(site: Site) -> list[Page]:
     if not any(p.id == "corrections" for p in site.pages):
         pages.append(Page("corrections/", "corrections.html",
                           {"page": None, "corrections": site.corrections}))
-    pages += _sitemaps([p.url for p in pages if p.is_html])
+    pages += _sitemaps([p.url for p in pages if p.in_sitemap])
     pages += [
         Page("", "404.html", {"root": urlsplit(site.base_url).path}, output="404.html"),
         Page("", "feed.xml", {"claims": _newest_first(site.claims),
