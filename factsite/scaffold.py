@@ -18,12 +18,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .diagnostics import ContentError, Diagnostic
-from .load import load_file
+from .load import COLLECTIONS, load_file
 from .schema import ID_PATTERN, Invalid, suggest_id
 
 # kind → (directory under content/, file extension)
-KINDS = {"claim": ("claims", ".yaml"), "claimant": ("claimants", ".yaml"),
-         "source": ("sources", ".txt")}
+# What `new` can add, and where each lives: the folders and extensions load.py reads.
+KINDS = {kind: (dirname, ext) for dirname, (kind, ext) in sorted(COLLECTIONS.items())
+         if kind in ("claim", "claimant", "source")}
 NEXT_STEP = {
     "claim": "replace its TODO values, then run: python build.py check",
     "claimant": "check its name and kind, then run: python build.py check",
