@@ -103,6 +103,19 @@ def _one_or_many(value: object) -> object:
 
 Id = Annotated[str, Field(pattern=ID_PATTERN, description="lowercase letters, digits, single hyphens")]
 Text = Annotated[str, Field(min_length=1)]
+
+
+def _ids(min_items: int = 0) -> object:
+    """One id or a list of ids: `topics: nato` means `topics: [nato]`."""
+    array = {"type": "array", "items": {"type": "string", "pattern": ID_PATTERN}}
+    return Annotated[list[Id], BeforeValidator(_one_or_many), Field(min_length=min_items),
+                     WithJsonSchema({"anyOf": [{"type": "string", "pattern": ID_PATTERN},
+                                               {**array, "minItems": min_items} if min_items
+                                               else array]})]
+
+
+Ids = _ids()
+OneOrMoreIds = _ids(min_items=1)
 Date = Annotated[str, AfterValidator(_check_date),
                  WithJsonSchema({"type": "string", "pattern": r"^\d{4}(-\d{2}(-\d{2})?)?$",
                                  "description": "YYYY, YYYY-MM or YYYY-MM-DD"})]
@@ -213,20 +226,18 @@ class ClaimIn(_Strict):
 
     model_config = ConfigDict(title="factsite claim")
     claim: Text = Field(description="required: the claim in one sentence")
-    claimant: Annotated[list[Id], BeforeValidator(_one_or_many), Field(min_length=1),
-                        WithJsonSchema({"anyOf": [
-                            {"type": "string", "pattern": ID_PATTERN},
-                            {"type": "array", "items": {"type": "string", "pattern": ID_PATTERN},
-                             "minItems": 1}]})] = Field(
+    claimant: OneOrMoreIds = Field(
         description="required: a claimant id, or a list of claimant ids")
     date: Date = Field(
         description="required: when the claim was made: YYYY, YYYY-MM or YYYY-MM-DD")
     venue: Text | None = Field(default=None, description="where it was made")
     passages: list[PassageIn] = Field(
         min_length=1, description="required, at least one: where the record shows it")
-    disputes: list[Id] = Field(default=[], description="claims this one is a counterclaim of")
-    supports: list[Id] = Field(default=[], description="claims this one corroborates")
-    topics: list[Id] = Field(default=[], description="topic ids")
+    disputes: Ids = Field(default=[], description="claims this one is a counterclaim of: "
+                                                  "a claim id, or a list of claim ids")
+    supports: Ids = Field(default=[], description="claims this one corroborates: "
+                                                  "a claim id, or a list of claim ids")
+    topics: Ids = Field(default=[], description="a topic id, or a list of topic ids")
     rating: Id | None = Field(default=None, description="a rating id from site.yaml")
     analysis: Markdown | None = Field(default=None,
                                       description="the editors' note, in Markdown")
