@@ -1,8 +1,11 @@
 """Documents → Site: every check, every reference resolved, all problems collected.
 
-Three passes: the shape of each file (pydantic models in :mod:`factsite.schema`),
-then everything that spans files (references, quotes, uniqueness), then,
-only when nothing is wrong, the frozen :class:`factsite.model.Site`.
+Two separate steps. :func:`check` runs the rules: the shape of each file
+(pydantic models in :mod:`factsite.schema`), then everything that spans files
+(references, quotes, uniqueness); it returns every diagnostic and, when none
+is an error, the :class:`Checked` documents. :func:`assemble` turns those into
+the frozen :class:`factsite.model.Site`, building every reverse relation from
+one index (linear in the archive). :func:`validate` runs both.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import difflib
 import re
 import typing
 from collections import defaultdict
+from dataclasses import dataclass
 from typing import Any, Iterable
 
 from markupsafe import Markup
@@ -34,10 +38,35 @@ RESERVED_PAGE_IDS = frozenset({
 
 def validate(documents: Iterable[Document]) -> tuple[m.Site | None, list[Diagnostic]]:
     """Return the site (None when there are errors) and every diagnostic found."""
-    return _Validator(list(documents)).run()
+    checked, diagnostics = check(documents)
+    if checked is None:
+        return None, diagnostics
+    site = assemble(checked)
+    return site, sorted(diagnostics + unused(site, checked))
 
 
-class _Validator:
+def check(documents: Iterable[Document]) -> tuple[Checked | None, list[Diagnostic]]:
+    """Run every rule; return the checked documents (None on any error) and all diagnostics."""
+    return _Checker(list(documents)).run()
+
+
+@dataclass(frozen=True)
+class Checked:
+    """Documents that passed every rule, parsed, with what the rules computed on the way."""
+
+    parsed: dict[str, dict[str, tuple[Document, Any]]]  # kind → id → (document, schema model)
+    source_texts: dict[str, SourceText]
+    spans: dict[tuple[str, int], Span]  # (claim id, passage index) → where its quote is
+    markdown: dict[tuple[str, YamlPath], Markup]  # (file, field) → rendered HTML
+
+
+def _diagnostic(doc: Document, path: YamlPath, message: str, hint: str | None = None, *,
+                at_key: bool = False, severity: str = "error") -> Diagnostic:
+    line, col = doc.key_mark(path) if at_key else doc.mark(path)
+    return Diagnostic(doc.path, line, col, message, hint, severity)
+
+
+class _Checker:
     def __init__(self, documents: list[Document]):
         self.documents = documents
         self.diagnostics: list[Diagnostic] = []
@@ -51,13 +80,12 @@ class _Validator:
     # -- reporting -----------------------------------------------------------
 
     def report(self, doc: Document, path: YamlPath, message: str, hint: str | None = None,
-               *, at_key: bool = False, severity: str = "error") -> None:
-        line, col = doc.key_mark(path) if at_key else doc.mark(path)
-        self.diagnostics.append(Diagnostic(doc.path, line, col, message, hint, severity))
+               *, at_key: bool = False) -> None:
+        self.diagnostics.append(_diagnostic(doc, path, message, hint, at_key=at_key))
 
     # -- passes ----------------------------------------------------------------
 
-    def run(self) -> tuple[m.Site | None, list[Diagnostic]]:
+    def run(self) -> tuple[Checked | None, list[Diagnostic]]:
         for doc in self.documents:
             self.check_shape(doc)
         site_entry = self.parsed["site"].get("site")
@@ -77,9 +105,8 @@ class _Validator:
                                                    "'---' line"))
         if errors(self.diagnostics) or any(doc.failed for doc in self.documents):
             return None, sorted(self.diagnostics)
-        site = self.assemble()
-        self.warn_unused(site)
-        return site, sorted(self.diagnostics)
+        return (Checked(dict(self.parsed), self.source_texts, self.spans, self.markdown),
+                sorted(self.diagnostics))
 
     def check_shape(self, doc: Document) -> None:
         if doc.kind != "site" and not _ID.match(doc.id):
@@ -299,104 +326,124 @@ class _Validator:
                 self.diagnostics.append(Diagnostic(doc.path, line, col, problem.message,
                                                    problem.hint))
 
-    def warn_unused(self, site: m.Site) -> None:
-        for source in site.sources:
-            if not source.citations:
-                doc = self.parsed["source"][source.id][0]
-                self.report(doc, (), f"source '{source.id}' is not cited by any claim",
-                            severity="warning")
-        for claimant in site.claimants:
-            if not claimant.claims:
-                doc = self.parsed["claimant"][claimant.id][0]
-                self.report(doc, (), f"claimant '{claimant.id}' has no claims", severity="warning")
-        for claim in site.claims:
-            if claim.rating and not claim.analysis_html:
-                doc = self.parsed["claim"][claim.id][0]
-                self.report(doc, ("rating",), "rated claim has no analysis",
-                            "explain the verdict in 'analysis' for readers", severity="warning")
 
-    # -- assembly ------------------------------------------------------------
+def unused(site: m.Site, checked: Checked) -> list[Diagnostic]:
+    """Warnings for what nothing uses: uncited sources, claimants without claims."""
+    parsed = checked.parsed
+    found = []
+    for source in site.sources:
+        if not source.citations:
+            found.append(_diagnostic(parsed["source"][source.id][0], (),
+                                     f"source '{source.id}' is not cited by any claim",
+                                     severity="warning"))
+    for claimant in site.claimants:
+        if not claimant.claims:
+            found.append(_diagnostic(parsed["claimant"][claimant.id][0], (),
+                                     f"claimant '{claimant.id}' has no claims", severity="warning"))
+    for claim in site.claims:
+        if claim.rating and not claim.analysis_html:
+            found.append(_diagnostic(parsed["claim"][claim.id][0], ("rating",),
+                                     "rated claim has no analysis",
+                                     "explain the verdict in 'analysis' for readers",
+                                     severity="warning"))
+    return found
 
-    def assemble(self) -> m.Site:
-        site_doc, site_in = self.parsed["site"]["site"]
-        scale = len(site_in.ratings)
-        ratings = {r.id: m.Rating(r.id, r.label, r.description, i + 1, scale)
-                   for i, r in enumerate(site_in.ratings)}
-        topic_labels = {t.id: (t.label, t.description) for t in site_in.topics}
 
-        claimants = {
-            doc.id: m.Claimant(doc.id, c.name, c.kind, c.role, c.same_as,
-                               self.markdown.get((doc.path, ("description",))))
-            for doc, c in _sorted(self.parsed["claimant"])
-        }
-        sources = {
-            doc.id: m.Source(doc.id, s.title, s.outlet, s.url, s.archived_url,
-                             _date(s.published), s.language or site_in.language, doc.body or "")
-            for doc, s in _sorted(self.parsed["source"])
-        }
-        used_topics = sorted({t for _, c in self.parsed["claim"].values() for t in c.topics})
-        topics = {
-            topic_id: m.Topic(topic_id, *topic_labels.get(
-                topic_id, (topic_id.replace("-", " ").capitalize(), None)))
-            for topic_id in (list(topic_labels) if topic_labels else used_topics)
-        }
+def assemble(checked: Checked) -> m.Site:
+    """The frozen, resolved site. Every relation is indexed once, both ways: linear."""
+    parsed, markdown, spans = checked.parsed, checked.markdown, checked.spans
+    _, site_in = parsed["site"]["site"]
+    scale = len(site_in.ratings)
+    ratings = {r.id: m.Rating(r.id, r.label, r.description, i + 1, scale)
+               for i, r in enumerate(site_in.ratings)}
+    topic_labels = {t.id: (t.label, t.description) for t in site_in.topics}
 
-        claims: dict[str, m.Claim] = {}
-        for doc, c in _sorted(self.parsed["claim"]):
-            updates = tuple(sorted(
-                (m.Update(_date(u.date), self.markdown[(doc.path, ("updates", i, "note"))])
-                 for i, u in enumerate(c.updates)),
-                key=lambda u: u.date.sort_key))
-            claims[doc.id] = m.Claim(
-                doc.id, c.claim, tuple(claimants[i] for i in c.claimant), _date(c.date), c.venue,
-                ratings.get(c.rating) if c.rating else None,
-                tuple(topics[t] for t in c.topics),
-                self.markdown.get((doc.path, ("analysis",))), _date(c.published), updates)
+    claimants = {
+        doc.id: m.Claimant(doc.id, c.name, c.kind, c.role, c.same_as,
+                           markdown.get((doc.path, ("description",))))
+        for doc, c in _sorted(parsed.get("claimant", {}))
+    }
+    sources = {
+        doc.id: m.Source(doc.id, s.title, s.outlet, s.url, s.archived_url,
+                         _date(s.published), s.language or site_in.language, doc.body or "")
+        for doc, s in _sorted(parsed.get("source", {}))
+    }
+    claim_entries = _sorted(parsed.get("claim", {}))
+    used_topics = sorted({t for _, c in claim_entries for t in c.topics})
+    topics = {
+        topic_id: m.Topic(topic_id, *topic_labels.get(
+            topic_id, (topic_id.replace("-", " ").capitalize(), None)))
+        for topic_id in (list(topic_labels) if topic_labels else used_topics)
+    }
 
-        citations: dict[str, list[m.Passage]] = defaultdict(list)
-        for doc, c in _sorted(self.parsed["claim"]):
-            claim = claims[doc.id]
-            passages = []
-            for index, p in enumerate(c.passages):
-                span = self.spans[(doc.id, index)]
-                text = self.source_texts[p.source]
-                before, after = text.context(span)
-                passage = m.Passage(claim, index + 1, sources[p.source], p.quote, span,
-                                    before, after, text.text_fragment(span))
-                passages.append(passage)
-                citations[p.source].append(passage)
-            m.link(claim,
-                   passages=tuple(passages),
-                   disputes=_chronological(claims[i] for i in c.disputes),
-                   supports=_chronological(claims[i] for i in c.supports))
-        for claim in claims.values():
-            m.link(claim,
-                   disputed_by=_chronological(o for o in claims.values() if claim in o.disputes),
-                   supported_by=_chronological(o for o in claims.values() if claim in o.supports))
-        ordered = _chronological(claims.values())
-        for thread in m.build_threads(ordered):
-            for node in _walk(thread):
-                m.link(node.claim, thread=thread)
-        for source in sources.values():
-            m.link(source, citations=tuple(sorted(
-                citations[source.id], key=lambda p: (p.span.start, -p.span.end, p.anchor))))
-        for claimant in claimants.values():
-            m.link(claimant, claims=_chronological(
-                c for c in claims.values() if claimant in c.claimants))
-        for topic in topics.values():
-            m.link(topic, claims=_chronological(c for c in claims.values() if topic in c.topics))
+    claims: dict[str, m.Claim] = {}
+    for doc, c in claim_entries:
+        updates = tuple(sorted(
+            (m.Update(_date(u.date), markdown[(doc.path, ("updates", i, "note"))])
+             for i, u in enumerate(c.updates)),
+            key=lambda u: u.date.sort_key))
+        claims[doc.id] = m.Claim(
+            doc.id, c.claim, tuple(claimants[i] for i in c.claimant), _date(c.date), c.venue,
+            ratings.get(c.rating) if c.rating else None,
+            tuple(topics[t] for t in c.topics),
+            markdown.get((doc.path, ("analysis",))), _date(c.published), updates)
 
-        pages = tuple(
-            m.Page(doc.id, p.title, p.description, self.markdown[(doc.path, ())])
-            for doc, p in sorted(self.parsed["page"].values(), key=lambda e: (e[1].title, e[0].id))
-        )
-        publisher = m.Publisher(site_in.publisher.name, site_in.publisher.url)
-        return m.Site(
-            site_in.title, site_in.description, site_in.base_url, site_in.language, publisher,
-            tuple(ratings.values()), tuple(topics.values()),
-            tuple(claimants.values()), tuple(sources.values()),
-            ordered, pages,
-        )
+    # Reverse indexes, each filled in one pass over the claims.
+    citations: dict[str, list[m.Passage]] = defaultdict(list)
+    disputed_by: dict[str, list[m.Claim]] = defaultdict(list)
+    supported_by: dict[str, list[m.Claim]] = defaultdict(list)
+    by_claimant: dict[str, list[m.Claim]] = defaultdict(list)
+    by_topic: dict[str, list[m.Claim]] = defaultdict(list)
+    for doc, c in claim_entries:
+        claim = claims[doc.id]
+        passages = []
+        for index, p in enumerate(c.passages):
+            span = spans[(doc.id, index)]
+            text = checked.source_texts[p.source]
+            before, after = text.context(span)
+            passage = m.Passage(claim, index + 1, sources[p.source], p.quote, span,
+                                before, after, text.text_fragment(span))
+            passages.append(passage)
+            citations[p.source].append(passage)
+        m.link(claim,
+               passages=tuple(passages),
+               disputes=_chronological(claims[i] for i in c.disputes),
+               supports=_chronological(claims[i] for i in c.supports))
+        for target in dict.fromkeys(c.disputes):
+            disputed_by[target].append(claim)
+        for target in dict.fromkeys(c.supports):
+            supported_by[target].append(claim)
+        for claimant_id in dict.fromkeys(c.claimant):
+            by_claimant[claimant_id].append(claim)
+        for topic_id in dict.fromkeys(c.topics):
+            by_topic[topic_id].append(claim)
+    for claim in claims.values():
+        m.link(claim,
+               disputed_by=_chronological(disputed_by[claim.id]),
+               supported_by=_chronological(supported_by[claim.id]))
+    ordered = _chronological(claims.values())
+    for thread in m.build_threads(ordered):
+        for node in _walk(thread):
+            m.link(node.claim, thread=thread)
+    for source in sources.values():
+        m.link(source, citations=tuple(sorted(
+            citations[source.id], key=lambda p: (p.span.start, -p.span.end, p.anchor))))
+    for claimant in claimants.values():
+        m.link(claimant, claims=_chronological(by_claimant[claimant.id]))
+    for topic in topics.values():
+        m.link(topic, claims=_chronological(by_topic[topic.id]))
+
+    pages = tuple(
+        m.Page(doc.id, p.title, p.description, markdown[(doc.path, ())])
+        for doc, p in sorted(parsed.get("page", {}).values(), key=lambda e: (e[1].title, e[0].id))
+    )
+    publisher = m.Publisher(site_in.publisher.name, site_in.publisher.url)
+    return m.Site(
+        site_in.title, site_in.description, site_in.base_url, site_in.language, publisher,
+        tuple(ratings.values()), tuple(topics.values()),
+        tuple(claimants.values()), tuple(sources.values()),
+        ordered, pages,
+    )
 
 
 def _walk(node: m.ThreadNode) -> Iterable[m.ThreadNode]:
