@@ -10,11 +10,11 @@ one index (linear in the archive). :func:`validate` runs both.
 
 from __future__ import annotations
 
-import difflib
 import re
 import typing
 from collections import defaultdict
 from dataclasses import dataclass
+from pathlib import PurePath
 from typing import Any, Iterable
 
 from markupsafe import Markup
@@ -22,9 +22,10 @@ from pydantic import BaseModel, ValidationError
 
 from . import model as m
 from .diagnostics import Diagnostic, errors
-from .load import Document, YamlPath
+from .load import COLLECTIONS, Document, YamlPath
 from .markdown import render_markdown
 from .passages import Ambiguous, ContextMismatch, EmptyQuote, NotFound, SourceText, Span
+from .suggest import FIELD_SYNONYMS, closest, did_you_mean, listing
 from .schema import (ID_PATTERN, MODELS, PLACEHOLDER, ClaimIn, Invalid, SiteIn, parse_date,
                      suggest_id)
 
@@ -34,6 +35,9 @@ RESERVED_PAGE_IDS = frozenset({
     "claims", "claimants", "sources", "topics", "timeline", "search", "static", "threads",
     "feed", "sitemap", "robots", "404", "index", "pagefind",
 })
+
+# Kinds an editor adds with `python build.py new KIND ID`: one file per entity.
+NEW_KINDS = frozenset(kind for kind, _ in COLLECTIONS.values())
 
 
 def validate(documents: Iterable[Document]) -> tuple[m.Site | None, list[Diagnostic]]:
@@ -153,9 +157,8 @@ class _Checker:
             self.report(doc, loc[:-1], f"missing required field '{loc[-1]}'")
         elif kind == "extra_forbidden":
             known = _fields_at(model, loc[:-1])
-            close = difflib.get_close_matches(str(loc[-1]), known, n=1, cutoff=0.6)
-            hint = (f"did you mean '{close[0]}'?" if close
-                    else "known fields: " + ", ".join(known))
+            close = closest(str(loc[-1]), known, FIELD_SYNONYMS)
+            hint = did_you_mean(close) if close else "known fields: " + ", ".join(known)
             self.report(doc, loc, f"unknown field '{loc[-1]}'", hint, at_key=True)
         elif kind == "value_error" and isinstance(problem.get("ctx", {}).get("error"), Invalid):
             invalid = problem["ctx"]["error"]
@@ -183,9 +186,9 @@ class _Checker:
         elif kind == "literal_error":
             allowed = problem["ctx"]["expected"].replace("'", "")
             options = re.findall(r"'([^']*)'", problem["ctx"]["expected"])
-            close = difflib.get_close_matches(str(value), options, n=1, cutoff=0.6)
+            close = closest(str(value), options)
             self.report(doc, loc, f"'{name}' must be one of {allowed}, not '{value}'",
-                        f"did you mean '{close[0]}'?" if close else None)
+                        did_you_mean(close) if close else None)
         else:  # pragma: no cover - a pydantic error type we do not word ourselves
             self.report(doc, loc, f"'{name}': {problem['msg']}")
 
@@ -229,11 +232,8 @@ class _Checker:
                 self.report(doc, where, f"{kind} '{ref}' is listed twice")
             seen.add(ref)
             if ref not in known:
-                close = difflib.get_close_matches(ref, sorted(known), n=1, cutoff=0.5)
-                hint = f"did you mean '{close[0]}'?" if close else (
-                    f"known {kind}s: {', '.join(sorted(known)[:8])}" if known
-                    else f"there are no {kind}s yet")
-                self.report(doc, where, f"unknown {kind} '{ref}'", hint)
+                self.report(doc, where, f"unknown {kind} '{ref}'",
+                            unknown_id_hint(kind, ref, known, doc.path))
 
     def check_passage(self, doc: Document, index: int, passage: Any) -> None:
         here = ("passages", index)
@@ -444,6 +444,28 @@ def assemble(checked: Checked) -> m.Site:
         tuple(claimants.values()), tuple(sources.values()),
         ordered, pages,
     )
+
+
+def unknown_id_hint(kind: str, ref: str, known: Iterable[str], path: str) -> str:
+    """What to do about a reference to a missing ``kind``: the close ids, or how to add one.
+
+    ``path`` is the referring file (in ``<content>/<collection>/``), which tells
+    where the site's content directory is.
+    """
+    known = sorted(known)
+    close = closest(ref, known)
+    if close:
+        return did_you_mean(close)
+    content = PurePath(path).parent.parent
+    if kind in NEW_KINDS:
+        option = "" if content == PurePath("content") else f" --content {content}"
+        how = f"to add one: python build.py new {kind} {ref}{option}"
+    else:
+        how = f"{kind}s are defined under '{kind}s' in {content / 'site.yaml'}"
+    if not known:
+        return f"there are no {kind}s yet; {how}"
+    count = f"{len(known)} {kind}s" if len(known) != 1 else f"1 {kind}"
+    return f"nothing is close among the {count} ({listing(known)}); {how}"
 
 
 def _walk(node: m.ThreadNode) -> Iterable[m.ThreadNode]:
