@@ -10,7 +10,10 @@ deep nesting are refused with the file, line and column.
 
 from __future__ import annotations
 
+import errno
+import os
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -18,13 +21,15 @@ from typing import Any, Mapping
 
 import yaml
 
-from .diagnostics import Diagnostic
+from .diagnostics import Diagnostic, Lines
 
 YamlPath = tuple[str | int, ...]
 Mark = tuple[int, int]  # 1-based line and column in the file
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 MAX_DEPTH = 32
+SOURCE_LIMIT = 10 * 2**20  # bytes of a source file
+FILE_LIMIT = 2**20  # bytes of any other content file
 
 # Directory → (document kind, file extension).
 COLLECTIONS = {
@@ -73,35 +78,53 @@ def load_content(content_dir: Path) -> tuple[list[Document], list[Diagnostic]]:
     documents: list[Document] = []
     diagnostics: list[Diagnostic] = []
     content_dir = Path(content_dir)
-    if not content_dir.is_dir():
+
+    def problem(path: Path, problem: _Problem) -> None:
+        diagnostics.append(Diagnostic(str(path), *problem.mark, problem.message, problem.hint))
+
+    try:
+        _directory(content_dir, "the content directory")
+    except FileNotFoundError:
         diagnostics.append(
             Diagnostic(str(content_dir), 1, 1, "content directory not found",
                        "pass --content DIR or run from the project root")
         )
         return documents, diagnostics
+    except _Problem as found:
+        problem(content_dir, found)
+        return documents, diagnostics
 
     wanted: list[tuple[Path, str]] = [(content_dir / "site.yaml", "site")]
     for dirname, (kind, ext) in COLLECTIONS.items():
         folder = content_dir / dirname
-        if not folder.is_dir():
+        try:
+            names = _directory(folder, f"content/{dirname}/, where the {kind} files go")
+        except FileNotFoundError:
             continue
-        for file in sorted(folder.iterdir()):
-            if EDITOR_LEFTOVERS.search(file.name) or file.is_dir():
+        except _Problem as found:
+            problem(folder, found)
+            continue
+        for name in names:
+            file = folder / name
+            if EDITOR_LEFTOVERS.search(name):
                 continue
-            if file.suffix != ext:
-                diagnostics.append(Diagnostic(
-                    str(file), 1, 1,
-                    f"{dirname} files must end in {ext}: '{file.name}' is not read",
-                    f"rename it to '{file.stem}{ext}'",
-                ))
-                continue
-            wanted.append((file, kind))
+            if os.path.isdir(file):
+                problem(file, _Problem((1, 1), f"'{name}' is a directory; content/{dirname}/ "
+                                               f"holds one {ext} file per {kind}",
+                                       "factsite does not read subdirectories: move the files "
+                                       f"it holds into content/{dirname}/ or remove it"))
+            elif file.suffix != ext:
+                problem(file, _Problem((1, 1), f"{dirname} files must end in {ext}: "
+                                               f"'{name}' is not read",
+                                       f"rename it to '{file.stem}{ext}'"))
+            else:
+                wanted.append((file, kind))
 
     for file, kind in wanted:
         try:
             documents.append(load_file(file, kind))
-        except _Problem as problem:
-            diagnostics.append(Diagnostic(str(file), *problem.mark, problem.message, problem.hint))
+        except _Problem as found:
+            problem(file, found)
             documents.append(Document(str(file), kind, file.stem, None, failed=True))
         except FileNotFoundError:
             if kind == "site":
@@ -114,7 +137,8 @@ def load_content(content_dir: Path) -> tuple[list[Document], list[Diagnostic]]:
 
 
 def load_file(file: Path, kind: str) -> Document:
-    text = _decode(file.read_bytes())
+    text = _decode(read_limited(file, SOURCE_LIMIT if kind == "source" else FILE_LIMIT,
+                                "a source" if kind == "source" else f"a {kind} file"))
     doc_id = "site" if kind == "site" else file.stem
     if kind not in _FRONT_MATTER_KINDS:
         data, marks, key_marks = parse_yaml(text)
@@ -126,19 +150,104 @@ def load_file(file: Path, kind: str) -> Document:
                     body, body_line)
 
 
+_SPECIAL = ((stat.S_ISFIFO, "a named pipe"), (stat.S_ISSOCK, "a socket"),
+            (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"))
+
+
+def read_limited(file: Path, limit: int, what: str) -> bytes:
+    """The bytes of a regular file of at most ``limit`` bytes; anything else is a problem.
+
+    Special files are refused before opening (a named pipe would block forever),
+    and the file is opened without blocking and checked again, in case it was
+    replaced in between. A missing file raises FileNotFoundError.
+    """
+    _regular(_stat(file), limit, what)
+    try:
+        fd = os.open(file, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    except OSError as error:
+        raise _os_problem(file, error) from None
+    with os.fdopen(fd, "rb") as handle:
+        _regular(os.fstat(fd), limit, what)
+        try:
+            data = handle.read(limit + 1)
+        except OSError as error:
+            raise _os_problem(file, error) from None
+    if len(data) > limit:  # it grew since
+        raise _too_large(len(data), limit, what)
+    return data
+
+
+def _regular(st: os.stat_result, limit: int, what: str) -> None:
+    if stat.S_ISDIR(st.st_mode):
+        raise _Problem((1, 1), "is a directory, not a file",
+                       "replace it with a file, or remove it")
+    for test, name in _SPECIAL:
+        if test(st.st_mode):
+            raise _Problem((1, 1), f"is {name}, not a regular file",
+                           "content files must be plain files: replace it with one, or remove it")
+    if st.st_size > limit:
+        raise _too_large(st.st_size, limit, what)
+
+
+def _too_large(size: int, limit: int, what: str) -> _Problem:
+    return _Problem((1, 1), f"file is too large: {size:,} bytes; {what} may have at most "
+                            f"{limit:,} ({limit // 2**20} MiB)",
+                    "keep only the text of the document" if what == "a source" else
+                    "content files are written by hand: is this the file you meant?")
+
+
+def _directory(folder: Path, what: str) -> list[str]:
+    """The sorted names in ``folder``; FileNotFoundError if missing, a problem if not a directory."""
+    if not stat.S_ISDIR(_stat(folder).st_mode):
+        raise _Problem((1, 1), "not a directory", f"this should be {what}")
+    try:
+        return sorted(os.listdir(folder))
+    except OSError as error:
+        raise _os_problem(folder, error) from None
+
+
+def _stat(path: Path) -> os.stat_result:
+    """``os.stat`` with every failure but a missing file turned into a problem at ``path``."""
+    try:
+        return os.stat(path)
+    except FileNotFoundError:
+        if os.path.islink(path):
+            raise _Problem((1, 1), "broken symbolic link: its target does not exist",
+                           f"it points to '{os.readlink(path)}'; fix the link or replace it "
+                           "with the file") from None
+        raise
+    except OSError as error:
+        raise _os_problem(path, error) from None
+
+
+def _os_problem(path: Path, error: OSError) -> _Problem:
+    if error.errno == errno.ELOOP:
+        return _Problem((1, 1), "symbolic link loop: the link leads back to itself",
+                        "replace the link with the file it should point to")
+    if error.errno in (errno.EACCES, errno.EPERM):
+        return _Problem((1, 1), "permission denied: factsite cannot read this",
+                        "make it readable for the user running the build (chmod a+r)")
+    return _Problem((1, 1), f"cannot read: {error.strerror or error}",
+                    "check the disk, or replace the file with a fresh copy")
+
+
 def split_front_matter(text: str) -> tuple[str, str, int]:
     """Split ``---`` front matter from the body, which is kept byte for byte."""
-    opening = re.match(r"---[ \t]*\r?\n", text)
+    opening = re.match(r"---[ \t]*(\r\n|\r|\n)", text)
     if not opening:
         raise _Problem((1, 1), "missing front matter",
                        "start the file with a line '---', the fields, then a closing '---' line")
-    closing = re.compile(r"^---[ \t]*(\r?\n|$)", re.MULTILINE).search(text, opening.end())
+    closing = _CLOSING.search(text, opening.end())
     if not closing:
         raise _Problem((1, 1), "front matter is not closed",
                        "end the fields with a line '---' before the text")
     front = text[opening.end():closing.start()]
-    body_line = text.count("\n", 0, closing.end()) + 1
+    body_line = len(Lines(text[:closing.end()]).starts)
     return front, text[closing.end():], body_line
+
+
+# A line '---' (lines end in LF, CR LF or CR, as everywhere in factsite).
+_CLOSING = re.compile(r"(?<![^\r\n])---[ \t]*(\r\n|\r|\n|$)")
 
 
 def parse_yaml(text: str, line_offset: int = 0) -> tuple[Any, dict, dict]:
@@ -149,9 +258,15 @@ def parse_yaml(text: str, line_offset: int = 0) -> tuple[Any, dict, dict]:
     # Each frame: [container, its path, pending mapping key or None]
     stack: list[list[Any]] = []
     documents = 0
+    lines = Lines(text)
+    text, restore = _shield(text)
+
+    def position(offset: int) -> Mark:
+        line, col = lines.position(offset)
+        return line + line_offset, col
 
     def at(event: Any) -> Mark:
-        return event.start_mark.line + 1 + line_offset, event.start_mark.column + 1
+        return position(event.start_mark.index)
 
     def place(value: Any, event: Any) -> YamlPath | None:
         nonlocal root
@@ -170,7 +285,7 @@ def parse_yaml(text: str, line_offset: int = 0) -> tuple[Any, dict, dict]:
         if frame[2] is None:  # this node is a key
             if not isinstance(event, yaml.ScalarEvent):
                 raise _Problem(mark, "mapping keys must be plain text")
-            key = event.value
+            key = event.value.translate(restore) if restore else event.value
             if key in container:
                 first = key_marks[path + (key,)][0]
                 raise _Problem(mark, f"duplicate key '{key}'",
@@ -206,9 +321,9 @@ def parse_yaml(text: str, line_offset: int = 0) -> tuple[Any, dict, dict]:
                                f"remove '&{event.anchor}' and write values out in full")
             _refuse_tag(event, at(event))
             if isinstance(event, yaml.ScalarEvent):
-                child = place(_scalar(event), event)
+                child = place(_scalar(event, restore), event)
                 if child is not None and event.style in ("|", ">"):
-                    marks[child] = _block_start(text, event, line_offset)
+                    marks[child] = position(_block_start(lines, event.start_mark.index))
                 continue
             container: Any = [] if isinstance(event, yaml.SequenceStartEvent) else {}
             path = place(container, event)
@@ -217,28 +332,45 @@ def parse_yaml(text: str, line_offset: int = 0) -> tuple[Any, dict, dict]:
             stack.append([container, path, None])
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
-        position = (mark.line + 1 + line_offset, mark.column + 1) if mark else (1, 1)
-        raise _Problem(position, f"YAML syntax error: {error.problem or error.context}",
+        raise _Problem(position(mark.index) if mark else (1 + line_offset, 1),
+                       f"YAML syntax error: {error.problem or error.context}",
                        _syntax_hint(error.problem or "")) from None
     except yaml.reader.ReaderError as error:
-        raise _Problem(_line_col(text, error.position, line_offset),
+        offset = error.position
+        if _Loader is not yaml.SafeLoader:  # libyaml counts bytes of UTF-8 here
+            offset = len(text.encode("utf-8")[:offset].decode("utf-8", "ignore"))
+        raise _Problem(position(offset),
                        f"unacceptable character #x{error.character:04x} in YAML"
                        if isinstance(error.character, int)
                        else f"unreadable YAML: {error.reason}") from None
     return root, marks, key_marks
 
 
-def _block_start(text: str, event: yaml.ScalarEvent, line_offset: int) -> Mark:
+def _block_start(lines: Lines, indicator: int) -> int:
     """A block scalar's text starts on the line after its ``|`` or ``>``."""
-    lines = text.splitlines()
-    index = event.start_mark.line + 1
-    if index >= len(lines):
-        return event.start_mark.line + 1 + line_offset, event.start_mark.column + 1
-    content = lines[index]
-    return index + 1 + line_offset, len(content) - len(content.lstrip(" ")) + 1
+    line = lines.position(indicator)[0]
+    if line >= len(lines.starts):
+        return indicator
+    start = lines.line_start(line + 1)
+    return start + len(lines.text[start:]) - len(lines.text[start:].lstrip(" "))
 
 
-def _scalar(event: yaml.ScalarEvent) -> Any:
+_YAML_11_BREAKS = "\u2028\u2029\x85"
+
+
+def _shield(text: str) -> tuple[str, dict[int, str] | None]:
+    """Hide U+2028, U+2029 and U+0085 from libyaml, which (following YAML 1.1) breaks lines
+    at them; YAML 1.2 and editors do not. Private-use characters that the text does not
+    hold stand in for them while parsing; the returned table puts them back."""
+    if not any(char in text for char in _YAML_11_BREAKS):
+        return text, None
+    present = set(text)
+    stand_ins = [chr(c) for c in range(0xE000, 0xF900) if chr(c) not in present][:3]
+    text = text.translate(dict(zip(map(ord, _YAML_11_BREAKS), stand_ins)))
+    return text, dict(zip(map(ord, stand_ins), _YAML_11_BREAKS))
+
+
+def _scalar(event: yaml.ScalarEvent, restore: dict[int, str] | None) -> Any:
     if event.implicit[0]:  # plain (unquoted) scalar
         if event.value == "true":
             return True
@@ -246,7 +378,7 @@ def _scalar(event: yaml.ScalarEvent) -> Any:
             return False
         if event.value in ("", "~", "null", "Null", "NULL"):
             return None
-    return event.value
+    return event.value.translate(restore) if restore else event.value
 
 
 _ALLOWED_TAGS = {"tag:yaml.org,2002:str", "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"}
@@ -276,21 +408,15 @@ def _decode(raw: bytes) -> str:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
         good = raw[:error.start].decode("utf-8")
-        raise _Problem(_line_col(good, len(good)),
+        raise _Problem(Lines(good + "x").position(len(good)),
                        f"file is not valid UTF-8 (byte 0x{raw[error.start]:02x})",
                        "save the file as UTF-8") from None
     text = text.removeprefix("\ufeff")
     nul = text.find("\x00")
     if nul != -1:
-        raise _Problem(_line_col(text, nul), "file contains a NUL byte",
+        raise _Problem(Lines(text).position(nul), "file contains a NUL byte",
                        "remove it; content files are plain UTF-8 text")
     return text
-
-
-def _line_col(text: str, offset: int, line_offset: int = 0) -> Mark:
-    line = text.count("\n", 0, offset)
-    start = text.rfind("\n", 0, offset) + 1
-    return line + 1 + line_offset, offset - start + 1
 
 
 def _freeze(mapping: dict) -> Mapping:

@@ -452,7 +452,7 @@ def unknown_id_hint(kind: str, ref: str, known: Iterable[str], path: str) -> str
     ``path`` is the referring file (in ``<content>/<collection>/``), which tells
     where the site's content directory is.
     """
-    known = sorted(known)
+    known = sorted(k for k in known if _ID.match(k))  # never a file name that is no id
     close = closest(ref, known)
     if close:
         return did_you_mean(close)

@@ -138,7 +138,7 @@ def test_cli_content_errors_exit_1_without_traceback(tmp_path, content):
     result = run_cli("check", cwd=tmp_path)
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
-    assert result.stderr.startswith("content/claims/opens-2023.yaml:2:1: error: YAML syntax error")
+    assert result.stderr.startswith("content/claims/opens-2023.yaml:1:9: error: YAML syntax error")  # in the file
     assert result.stderr.endswith("check failed: 1 error\n")
     debug = run_cli("check", "--debug", cwd=tmp_path)
     assert debug.returncode == 1 and "Traceback" in debug.stderr

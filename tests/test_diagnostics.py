@@ -109,12 +109,50 @@ def test_json_build_keeps_stdout_pure_json(check, content):
 def test_github_annotations_escape_what_would_end_a_property_or_the_message():
     diagnostic = Diagnostic("content/a,b:c.yaml", 3, 1, "100% wrong\nsecond line",
                             "fix\r\nit", "warning")
-    assert format_github([diagnostic]) == (
+    assert format_github([diagnostic]) == (  # line breaks are spelled out by Diagnostic itself
         "::warning file=content/a%2Cb%3Ac.yaml,line=3,col=1::"
-        "100%25 wrong%0Asecond line (hint: fix%0D%0Ait)")
+        "100%25 wrong<U+000A>second line (hint: fix<U+000D><U+000A>it "
+        "(<U+000A> is LINE FEED, a line break))")
 
 
 def test_json_keeps_non_ascii_text_readable():
     diagnostic = Diagnostic("content/claims/мост.yaml", 1, 1, "quote “Мост” not found")
     assert json.loads(format_json([diagnostic]))[0]["path"] == "content/claims/мост.yaml"
     assert "“Мост”" in format_json([diagnostic])
+
+
+def test_at_most_fifty_diagnostics_are_printed_then_how_many_more(check, content):
+    """Limits cap what one file can hold, but not how many files are broken."""
+    for n in range(120):
+        (content / "claimants" / f"broken-{n:03}.yaml").write_text("name: [\n")
+    code, out, err = check("check", "--content", str(content))
+    lines = err.splitlines()
+    assert code == 1
+    assert len(lines) == 52
+    assert lines[0].startswith(f"{content}/claimants/broken-000.yaml:1:8: error: YAML syntax error")
+    assert lines[49].startswith(f"{content}/claimants/broken-049.yaml:")
+    assert lines[50:] == ["… and 70 more", "check failed: 120 errors"]
+    code, out, err = check("check", "--content", str(content), github=True)
+    assert err.splitlines()[50:] == ["… and 70 more"]
+    code, out, err = check("check", "--content", str(content), "--format", "json")
+    assert len(json.loads(out)) == 120
+
+
+def test_summary_groups_thousands():
+    from factsite.diagnostics import summary
+    assert summary([Diagnostic("a", 1, 1, "x")] * 1234) == "1,234 errors"
+
+
+def test_invisible_and_bidi_characters_are_spelled_out_everywhere():
+    diagnostic = Diagnostic("content/claims/a\u202eb.yaml", 1, 1, "unknown field 'x\u200by'",
+                            "did you mean 'xy'?")
+    assert diagnostic.format_text() == (
+        "content/claims/a<U+202E>b.yaml:1:1: error: unknown field 'x<U+200B>y'\n"
+        "  hint: did you mean 'xy'? (<U+200B> is ZERO WIDTH SPACE, an invisible character)")
+    assert "a<U+202E>b.yaml" in format_github([diagnostic])
+    assert json.loads(format_json([diagnostic]))[0]["message"] == "unknown field 'x<U+200B>y'"
+    bom = Diagnostic("f", 1, 1, "invalid id 'a\ufeffb'")
+    assert bom.hint == ("<U+FEFF> is ZERO WIDTH NO-BREAK SPACE, an invisible character: "
+                        "delete it unless it is meant to be there")
+    assert Diagnostic("f", 1, 1, "unknown claimant 'Пётр Ωμέγα'").message == (
+        "unknown claimant 'Пётр Ωμέγα'")  # letters of any script are left alone

@@ -82,3 +82,44 @@ def test_missing_site_yaml_and_content_directory(tmp_path):
     assert [d.format_text() for d in diagnostics] == [
         f"{tmp_path / 'nope'}:1:1: error: content directory not found\n"
         "  hint: pass --content DIR or run from the project root"]
+
+
+# -- positions as editors count them ---------------------------------------------------------
+
+@pytest.mark.parametrize("separator", ["\u2028", "\u2029", "\x85"])
+def test_unicode_line_separators_are_text_not_line_breaks(separator):
+    """YAML 1.1 (libyaml) breaks lines at them; YAML 1.2 and editors do not."""
+    text = f"a: x{separator}y\nb: \"p{separator}q\"\nc: |\n  r{separator}s\nd: z\n"
+    data, marks, _ = parse_yaml(text)
+    assert data == {"a": f"x{separator}y", "b": f"p{separator}q", "c": f"r{separator}s\n",
+                    "d": "z"}
+    assert marks[("d",)] == (5, 4)
+    with pytest.raises(_Problem) as caught:
+        parse_yaml(f"a: x{separator}y\nb: [\n")
+    assert caught.value.mark == (2, 5)
+
+
+def test_private_use_characters_in_the_text_survive_the_separator_stand_ins():
+    text = "a: \ue000\ue001\ue002 \u2028\n"
+    assert parse_yaml(text)[0] == {"a": "\ue000\ue001\ue002 \u2028"}
+
+
+@pytest.mark.parametrize("text, mark", [
+    ("a: b\nc: [d", (2, 6)),          # no final newline: at the end of the last line
+    ("a: b\nc: [d\n", (2, 6)),        # a final newline: still on the last line
+    ("a: b\r\nc: [d\r\n", (2, 6)),
+    ("a: b\rc: [d\r", (2, 6)),        # CR-only line ends
+    ('a: "b\n', (1, 6)),
+    ("a: é\nb: \x07\n", (2, 4)),      # libyaml reports this one in bytes
+])
+def test_errors_at_the_end_point_into_the_file(text, mark):
+    with pytest.raises(_Problem) as caught:
+        parse_yaml(text)
+    assert caught.value.mark == mark
+
+
+def test_cr_only_files_have_front_matter_and_lines():
+    front, body, line = split_front_matter("---\rtitle: x\r---\rbody\r")
+    assert (front, body, line) == ("title: x\r", "body\r", 4)
+    _, marks, _ = parse_yaml("a: 1\rb: 2\r", line_offset=1)
+    assert marks[("b",)] == (3, 4)
