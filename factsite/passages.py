@@ -16,6 +16,8 @@ from urllib.parse import quote as percent_encode
 
 from rapidfuzz import fuzz
 
+from .diagnostics import Lines
+
 _FOLD = str.maketrans({
     "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u201f": '"', "\u00ab": '"', "\u00bb": '"',
     "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'",
@@ -202,8 +204,11 @@ class SourceText:
         return count
 
     def line_col(self, offset: int) -> tuple[int, int]:
-        line = self.text.count("\n", 0, offset)
-        return line + 1, offset - (self.text.rfind("\n", 0, offset) + 1) + 1
+        return self._lines.position(offset)
+
+    @cached_property
+    def _lines(self) -> Lines:
+        return Lines(self.text)
 
 
 FRAGMENT_MAX_WORDS = 12

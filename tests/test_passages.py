@@ -117,3 +117,10 @@ def test_line_col_is_one_based():
     text = SourceText("ab\ncd")
     assert text.line_col(0) == (1, 1)
     assert text.line_col(4) == (2, 2)
+
+
+def test_line_and_column_count_lines_as_editors_do():
+    text = SourceText("one\rtwo\r\nthree\u2028still three\nfour")
+    assert text.line_col(text.text.index("two")) == (2, 1)
+    assert text.line_col(text.text.index("still")) == (3, 7)
+    assert text.line_col(text.text.index("four")) == (4, 1)
