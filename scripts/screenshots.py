@@ -3,12 +3,13 @@
 
     .venv/bin/python scripts/screenshots.py [--out screenshots] [--width 375 --width 1280]
 
-Builds content/ into a temporary directory, serves it on 127.0.0.1 under /security-talks/,
-and saves a full-page PNG of one page per type (the largest of its type) at each width, in
-light and dark mode, plus a source page opened at a cited passage (as a claim's "Show in
-the archived text" link does). Prints the path of every file and any problem a page had
-(console errors, failed requests). Uses Debian's /usr/bin/chromium (override with the
-CHROMIUM environment variable); needs the test extras: `make test` installs everything.
+Builds the demo fixture (or --content DIR) into a temporary directory, serves it on
+127.0.0.1 under /security-talks/, and saves a full-page PNG of one page per type (the
+largest of its type) at each width, in light and dark mode, plus a source page opened at a
+cited passage (as a claim's "Show in the archived text" link does). Prints the path of
+every file and any problem a page had (console errors, failed requests). Uses Debian's
+/usr/bin/chromium (override with the CHROMIUM environment variable); needs the test
+extras: `make test` installs everything.
 """
 
 from __future__ import annotations
@@ -31,6 +32,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="directory for the PNG files (default: screenshots/)")
     parser.add_argument("--width", type=int, action="append", dest="widths",
                         help="viewport width in px; repeat for several (default: 375 and 1280)")
+    parser.add_argument("--content", type=Path, default=harness.DEMO,
+                        help="content directory to build (default: the demo fixture, "
+                             "tests/fixtures/demo/content)")
     parser.add_argument("--viewport-only", action="store_true",
                         help="capture only the first screen, not the full page")
     args = parser.parse_args(argv)
@@ -45,8 +49,8 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="factsite-shots-") as tmp:
         site_dir = Path(tmp) / "site"
-        pipeline.build(harness.CONTENT, harness.TEMPLATES, site_dir)
-        shots = harness.representatives(site_dir)
+        pipeline.build(args.content, harness.TEMPLATES, site_dir)
+        shots = harness.representatives(site_dir, args.content)
         with harness.serve(site_dir) as server, sync_playwright() as playwright:
             browser = harness.launch(playwright)
             browsing = harness.Browsing(browser, server, viewport={"width": 1280, "height": 900})

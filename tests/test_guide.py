@@ -1,5 +1,5 @@
 """docs/editing.md shows real output: every step and mistake it walks through is replayed
-here on a copy of the demo content, and what build.py prints must appear in the guide
+here on a copy of the demo fixture (tests/fixtures/demo, never content/), and what build.py prints must appear in the guide
 word for word. When a message changes on purpose, update the guide (run this file with
 FACTSITE_GUIDE_OUTPUT=some-file to collect the current output there)."""
 
@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 import build
-from tests.conftest import ROOT
+from tests.conftest import DEMO, ROOT
 
 GUIDE = ROOT / "docs" / "editing.md"
 CLAIM = Path("content/claims/nato-preparing-for-conflict.yaml")
@@ -22,8 +22,8 @@ COUNTER = Path("content/claims/free-to-move-troops-within-territory.yaml")
 
 @pytest.fixture
 def run(tmp_path, monkeypatch, capsys):
-    """Run build.py on a copy of the demo content; return what the terminal would show."""
-    shutil.copytree(ROOT / "content", tmp_path / "content")
+    """Run build.py on a copy of the demo fixture; return what the terminal would show."""
+    shutil.copytree(DEMO, tmp_path / "content")
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
 
@@ -128,3 +128,8 @@ def test_rated_claim_without_analysis_is_a_warning(run):
     edit(CLAIM, "^# rating: .*", 'rating: "false"')
     in_guide(run("check"))
     in_guide(run("check", "--strict"))
+
+
+def test_a_failing_ci_check(run):
+    edit(COUNTER, r"^claimant: .*", "claimant: russian-goverment")
+    in_guide(run("check", "--strict", "--format", "github"))

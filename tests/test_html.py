@@ -1,23 +1,22 @@
-"""Element checks on the demo build, with an HTML parser."""
+"""Element checks on the build of the demo fixture, with an HTML parser."""
 
 from __future__ import annotations
 
 import html as html_lib
 import re
 from pathlib import Path
-from urllib.parse import urldefrag, urljoin, urlsplit
+from urllib.parse import urlsplit
 
 import pytest
 
 from factsite import pipeline
 from factsite.i18n import Translations
-from tests.conftest import ROOT, TEMPLATES, soup
+from tests.conftest import DEMO as DEMO_CONTENT
+from tests.conftest import ROOT, TEMPLATES, internal_links, soup
 
-DEMO, _ = pipeline.load_site(ROOT / "content")
+DEMO, _ = pipeline.load_site(DEMO_CONTENT)
 EN = Translations.load(TEMPLATES / "i18n", "en")
 
-
-BASE = "http://site.test/"
 
 
 def page_of(site_dir: Path, url: str) -> Path:
@@ -96,26 +95,8 @@ def test_partial_dates_are_shown_as_month_and_year(demo_site):
 
 
 def test_every_internal_link_and_anchor_resolves(demo_site):
-    pages = {p.relative_to(demo_site).as_posix(): soup(p) for p in demo_site.rglob("*.html")}
-    ids = {name: {e["id"] for e in html.find_all(id=True)} for name, html in pages.items()}
-    checked = 0
-    for name, html in pages.items():
-        if name == "404.html":
-            continue  # absolute paths from base_url; checked in test_404
-        for element in html.find_all(["a", "link"], href=True):
-            href = element["href"]
-            parts = urlsplit(href)
-            if parts.scheme or href.startswith("mailto:"):
-                continue
-            assert not href.startswith("/"), f"{name}: absolute link {href}"
-            target, fragment = urldefrag(urljoin(BASE + name, href))
-            target = target.removeprefix(BASE)
-            if target.endswith("/") or target == "":
-                target += "index.html"
-            assert target in pages or (demo_site / target).is_file(), f"{name}: broken {href}"
-            if fragment:
-                assert fragment in ids[target], f"{name}: missing #{fragment} in {target}"
-            checked += 1
+    checked, broken = internal_links(demo_site)
+    assert not broken
     assert checked > 500
 
 

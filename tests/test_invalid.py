@@ -50,8 +50,8 @@ def test_github_annotations(tmp_path, monkeypatch, capsys):
 
 
 def test_breaking_a_demo_quote_names_file_line_and_closest_passage(tmp_path, monkeypatch, capsys):
-    from tests.conftest import ROOT
-    shutil.copytree(ROOT / "content", tmp_path / "content")
+    from tests.conftest import DEMO
+    shutil.copytree(DEMO, tmp_path / "content")
     claim = tmp_path / "content" / "claims" / "kaliningrad-weapons-not-negotiable.yaml"
     claim.write_text(claim.read_text(encoding="utf-8").replace(
         "withdrawal of any missiles", "withdrawal of all missiles"), encoding="utf-8")

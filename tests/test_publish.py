@@ -15,7 +15,7 @@ import pytest
 from factsite import pipeline, render
 from factsite.export import spreadsheet_safe
 from factsite.passages import SourceText, encode_fragment_text
-from tests.conftest import FIXTURE, ROOT, TEMPLATES, soup
+from tests.conftest import DEMO, FIXTURE, TEMPLATES, soup
 
 SITEMAP_NS = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
 
@@ -86,7 +86,7 @@ def test_unrated_claim_carries_a_claim_never_a_claimreview(fixture_site):
 
 
 def test_jsonld_agrees_with_every_demo_claim_page(demo_site):
-    site, _ = pipeline.load_site(ROOT / "content")
+    site, _ = pipeline.load_site(DEMO)
     for claim in site.claims:
         page = demo_site / claim.url / "index.html"
         data = jsonld_of(page)
@@ -292,7 +292,7 @@ def test_claim_page_shows_its_updates_as_a_dated_box(fixture_site):
 
 
 def test_corrections_page_lists_every_update_newest_first(demo_site):
-    site, _ = pipeline.load_site(ROOT / "content")
+    site, _ = pipeline.load_site(DEMO)
     html = soup(demo_site / "corrections" / "index.html")
     entries = html.find("ol", class_="updates-log").find_all("li", recursive=False)
     expected = sorted(((u.date.sort_key, c.id, c) for c in site.claims for u in c.updates),

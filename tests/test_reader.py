@@ -8,7 +8,7 @@ import yaml
 from factsite import pipeline
 from factsite.i18n import Translations, plural_category
 from factsite.model import PartialDate
-from tests.conftest import TEMPLATES, soup
+from tests.conftest import DEMO, TEMPLATES, soup
 
 I18N = TEMPLATES / "i18n"
 
@@ -106,7 +106,7 @@ def test_claim_page_shows_the_whole_connected_thread(tmp_path):
 
 
 def test_threads_page_lists_every_thread(demo_site):
-    site, _ = pipeline.load_site(TEMPLATES.parent / "content")
+    site, _ = pipeline.load_site(DEMO)
     html = soup(demo_site / "threads" / "index.html")
     blocks = html.find_all("section", class_="thread-block")
     assert len(blocks) == len(site.threads) >= 2
@@ -120,7 +120,7 @@ def test_threads_page_lists_every_thread(demo_site):
 # -- timeline ---------------------------------------------------------------------------------
 
 def test_timeline_groups_claims_by_month_in_date_order(demo_site):
-    site, _ = pipeline.load_site(TEMPLATES.parent / "content")
+    site, _ = pipeline.load_site(DEMO)
     html = soup(demo_site / "timeline" / "index.html")
     months = html.find_all("section", class_="month")
     keys = [m.h2["id"].removeprefix("month-") for m in months]

@@ -13,7 +13,7 @@ from pydantic import ValidationError
 import build
 from factsite.load import parse_yaml, split_front_matter
 from factsite.schema import MODELS, json_schema_files
-from tests.conftest import FIXTURE, ROOT
+from tests.conftest import DEMO, FIXTURE, ROOT
 
 SCHEMAS = ROOT / "schemas"
 # kind → where its files are, relative to a content directory
@@ -69,7 +69,7 @@ def test_schema_command_writes_the_committed_files(tmp_path, monkeypatch, capsys
 
 
 CONTENT_FILES = sorted(
-    (kind, path) for root in (ROOT / "content", FIXTURE)
+    (kind, path) for root in (DEMO, FIXTURE)
     for kind, pattern in FILES.items() for path in root.glob(pattern))
 
 

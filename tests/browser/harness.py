@@ -18,7 +18,8 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 ROOT = Path(__file__).resolve().parents[2]
-CONTENT = ROOT / "content"
+# The demo fixture (content/ belongs to the desk; scripts/screenshots.py takes --content).
+DEMO = ROOT / "tests" / "fixtures" / "demo" / "content"
 TEMPLATES = ROOT / "templates"
 
 # The demo's base_url path: served there, as on a GitHub project page, so relative links
@@ -59,7 +60,7 @@ def unavailable(reason: str) -> None:
 
 # ---- page types -----------------------------------------------------------------------
 
-def content_page_ids(content: Path = CONTENT) -> set[str]:
+def content_page_ids(content: Path = DEMO) -> set[str]:
     return {p.stem for p in (content / "pages").glob("*.md")}
 
 
@@ -78,7 +79,7 @@ def page_type(path: str, page_ids: set[str]) -> str | None:
     return None
 
 
-def planned_page_types(content: Path = CONTENT) -> list[str]:
+def planned_page_types(content: Path = DEMO) -> list[str]:
     """The page types the demo content will produce, without rendering or writing anything."""
     from factsite.pipeline import load_site
     from factsite.render import plan
@@ -94,7 +95,7 @@ def html_pages(site_dir: Path) -> list[str]:
     return sorted(p.relative_to(site_dir).as_posix() for p in site_dir.rglob("*.html"))
 
 
-def pages_by_type(site_dir: Path, content: Path = CONTENT) -> dict[str, list[str]]:
+def pages_by_type(site_dir: Path, content: Path = DEMO) -> dict[str, list[str]]:
     ids = content_page_ids(content)
     found: dict[str, list[str]] = {}
     for path in html_pages(site_dir):
@@ -104,7 +105,7 @@ def pages_by_type(site_dir: Path, content: Path = CONTENT) -> dict[str, list[str
     return found
 
 
-def representatives(site_dir: Path, content: Path = CONTENT) -> dict[str, str]:
+def representatives(site_dir: Path, content: Path = DEMO) -> dict[str, str]:
     """One page per type: the largest, which shows the most of its template
     (counterclaims, analysis, updates, nested passages...)."""
     return {kind: max(paths, key=lambda p: ((site_dir / p).stat().st_size, p))

@@ -10,9 +10,9 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 
 from factsite import pipeline
-from tests.conftest import ROOT
+from tests.conftest import DEMO as DEMO_CONTENT
 
-DEMO, _ = pipeline.load_site(ROOT / "content")
+DEMO, _ = pipeline.load_site(DEMO_CONTENT)
 RESULT_LINKS = ".pagefind-ui__result-link"
 
 
