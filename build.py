@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""factsite command line: python build.py [build|check|serve|new|schema] [options].
+"""factsite command line: python build.py [build|check|serve|new|schema|import] [options].
 
 Exit codes: 0 success, 1 content errors, 2 usage errors.
 """
@@ -11,12 +11,12 @@ import os
 import sys
 from pathlib import Path
 
-from factsite import pipeline, scaffold, serve
+from factsite import importer, pipeline, scaffold, serve
 from factsite.diagnostics import FORMATS, ContentError, summary
 from factsite.schema import Invalid, json_schema_files, override_base_url
 
 EXIT_OK, EXIT_CONTENT, EXIT_USAGE = 0, 1, 2
-VERBS = ("build", "check", "serve", "new", "schema")
+VERBS = ("build", "check", "serve", "new", "schema", "import")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -92,6 +92,24 @@ def _new(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _import(args: argparse.Namespace) -> int:
+    try:
+        done = importer.run(args.content, args.source, source_id=args.id, url=args.url,
+                            language=args.language)
+    except Invalid as invalid:  # nothing could be imported; nothing was written
+        print(f"build.py import: error: {invalid.message}"
+              + (f"\n  hint: {invalid.hint}" if invalid.hint else ""), file=sys.stderr)
+        return EXIT_CONTENT
+    print(f"imported {done.source} ({done.paragraphs} paragraphs)")
+    if done.capture:
+        print(f"  capture: {done.capture}")
+    if done.placeholders:
+        print(f"  to fill in: {', '.join(done.placeholders)} (TODO placeholders; "
+              f"python build.py check lists them)")
+    print(f"next: python build.py new claim CLAIM-ID, and quote it from source '{done.id}'")
+    return EXIT_OK
+
+
 def _schema(args: argparse.Namespace) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     files = json_schema_files()
@@ -163,6 +181,19 @@ def _parser() -> argparse.ArgumentParser:
     new.add_argument("--content", type=Path, default=Path("content"),
                      help="content directory (default: content)")
     new.set_defaults(run=_new)
+    imported = verbs.add_parser(
+        "import", parents=[plain], help="add a source from a saved page, a PDF, a WARC or a URL",
+        description="Extract the text and metadata of SOURCE into content/sources/<id>.txt "
+                    "(a URL is fetched once and its HTTP exchange kept in "
+                    "content/captures/<id>.warc.gz); never overwrites a file.")
+    imported.add_argument("source", metavar="SOURCE",
+                          help="a .html/.htm page, a .pdf, a .warc/.warc.gz or an http(s) URL")
+    imported.add_argument("--id", help="the source's id (default: <published>-<slug of the title>)")
+    imported.add_argument("--url", help="the original address; in a WARC, the page to import")
+    imported.add_argument("--language", metavar="LANG", help="its language tag, e.g. en, ru")
+    imported.add_argument("--content", type=Path, default=Path("content"),
+                          help="content directory (default: content)")
+    imported.set_defaults(run=_import)
     schema = verbs.add_parser("schema", parents=[plain],
                               help="write JSON Schemas of the content format for editors")
     schema.add_argument("--out", type=Path, default=Path("schemas"),

@@ -103,6 +103,25 @@ class Claimant:
         return tuple(sorted(seen.values(), key=Claim.chronological))
 
 
+@dataclass(frozen=True)
+class Capture:
+    """Where and when a source's text was captured, and the hash of the recorded exchange."""
+
+    url: str
+    timestamp: str  # YYYY-MM-DDTHH:MM:SSZ
+    sha256: str | None
+
+    @property
+    def date(self) -> PartialDate:
+        year, month, day = self.timestamp[:10].split("-")
+        return PartialDate(int(year), int(month), int(day))
+
+    @property
+    def time(self) -> str:
+        """HH:MM, UTC."""
+        return self.timestamp[11:16]
+
+
 @_entity
 class Source:
     id: str
@@ -113,6 +132,7 @@ class Source:
     published: PartialDate | None
     language: str
     text: str
+    capture: Capture | None = None
     citations: tuple[Passage, ...] = ()
 
     @property

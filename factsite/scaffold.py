@@ -138,7 +138,7 @@ def _claim(new_id: str, known: Known) -> str:
         "optional: topic ids"
         + (f" from content/site.yaml: {_listing(known.topics)}." if known.topics
            else "; any id, or those listed in content/site.yaml if it lists topics."))
-    rating_example = _yaml_text(known.ratings[0]) if known.ratings else "accurate"
+    rating_example = yaml_text(known.ratings[0]) if known.ratings else "accurate"
     topic_example = ", ".join(known.topics[:2]) if known.topics else "nato"
     return f"""\
 # A claim: content/claims/{new_id}.yaml, published at claims/{new_id}/.
@@ -193,7 +193,7 @@ date: TODO the date it was made, as YYYY-MM-DD (or YYYY-MM, or YYYY)
 
 
 def _claimant(new_id: str, known: Known) -> str:
-    name = _yaml_text(" ".join(word.capitalize() for word in new_id.split("-")))
+    name = yaml_text(" ".join(word.capitalize() for word in new_id.split("-")))
     return f"""\
 # A claimant: content/claimants/{new_id}.yaml, published at claimants/{new_id}/.
 # A person or organisation that makes claims; claims name it by its id,
@@ -245,6 +245,13 @@ title: TODO the headline, as published
 
 # optional: its language, when it is not the site's: en, ru, pt-BR, ...
 # language: ru
+
+# optional: where and when the text was captured, in UTC; `python build.py
+# import URL` writes it, with the SHA-256 of content/captures/<id>.warc.gz.
+# capture:
+#   url: https://example.org/original
+#   date: 2022-01-16T09:30:00Z
+#   sha256: 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
 ---
 """
 
@@ -256,11 +263,11 @@ def _comment(text: str) -> str:
 
 
 def _listing(ids: tuple[str, ...]) -> str:
-    shown = ", ".join(_yaml_text(i) for i in ids[:_LISTED])
+    shown = ", ".join(yaml_text(i) for i in ids[:_LISTED])
     return shown + (f" and {len(ids) - _LISTED} more" if len(ids) > _LISTED else "")
 
 
-def _yaml_text(value: str) -> str:
+def yaml_text(value: str) -> str:
     """``value`` as a YAML scalar that reads back as the same text."""
     if value.lower() in ("true", "false", "null", "~", "") or not re.fullmatch(r"\w[\w .-]*",
                                                                             value):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import calendar
 import json
 import re
+from datetime import datetime
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
@@ -59,6 +60,15 @@ def check_url(url: str) -> str:
     if any(c.isspace() for c in url.strip()):
         raise Invalid(f"'{url}' contains whitespace", "percent-encode spaces as %20")
     return url.strip()
+
+
+def _check_timestamp(text: str) -> str:
+    try:
+        datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ")
+    except ValueError:
+        raise Invalid(f"invalid time '{text}'",
+                      "write YYYY-MM-DDTHH:MM:SSZ in UTC, e.g. 2022-01-16T09:30:00Z") from None
+    return text
 
 
 def _check_date(text: str) -> str:
@@ -122,6 +132,10 @@ Date = Annotated[str, AfterValidator(_check_date),
 Url = Annotated[str, AfterValidator(check_url),
                 WithJsonSchema({"type": "string", "format": "uri",
                                 "pattern": "^(https?://|mailto:)"})]
+Timestamp = Annotated[str, AfterValidator(_check_timestamp),
+                      WithJsonSchema({"type": "string",
+                                      "pattern": r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$",
+                                      "description": "UTC time: YYYY-MM-DDTHH:MM:SSZ"})]
 Language = Annotated[str, Field(pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$",
                                 description="BCP 47 language tag, e.g. en, ru, pt-BR")]
 Markdown = Annotated[str, Field(description="Markdown; raw HTML is not passed through")]
@@ -176,6 +190,17 @@ class SiteIn(_Strict):
         default=[], description="topics claims may use; when empty, any topic id may be used")
 
 
+class CaptureIn(_Strict):
+    """Where and when the text was captured (written by `python build.py import`)."""
+
+    model_config = ConfigDict(title="Capture")
+    url: Url = Field(description="required: the address the text was captured from")
+    date: Timestamp = Field(description="required: when, in UTC: YYYY-MM-DDTHH:MM:SSZ")
+    sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")] | None = Field(
+        default=None, description="SHA-256 (hex) of content/captures/<id>.warc.gz, "
+                                  "the recorded HTTP exchange")
+
+
 class SourceIn(_Strict):
     """factsite: the front matter of content/sources/<id>.txt, an archived source document."""
 
@@ -188,6 +213,8 @@ class SourceIn(_Strict):
                                    description="publication date: YYYY, YYYY-MM or YYYY-MM-DD")
     language: Language | None = Field(default=None,
                                       description="language tag; default: the site's language")
+    capture: CaptureIn | None = Field(
+        default=None, description="where and when the text was captured: {url, date, sha256}")
 
 
 class ClaimantIn(_Strict):

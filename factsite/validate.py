@@ -26,8 +26,8 @@ from .load import COLLECTIONS, Document, YamlPath
 from .markdown import render_markdown
 from .passages import Ambiguous, ContextMismatch, EmptyQuote, NotFound, SourceText, Span
 from .suggest import FIELD_SYNONYMS, closest, did_you_mean, listing
-from .schema import (ID_PATTERN, MODELS, PLACEHOLDER, ClaimIn, Invalid, SiteIn, parse_date,
-                     suggest_id)
+from .schema import (ID_PATTERN, MODELS, PLACEHOLDER, CaptureIn, ClaimIn, Invalid, SiteIn,
+                     parse_date, suggest_id)
 
 _ID = re.compile(ID_PATTERN)
 # Page ids that would collide with generated sections or files.
@@ -365,7 +365,8 @@ def assemble(checked: Checked) -> m.Site:
     }
     sources = {
         doc.id: m.Source(doc.id, s.title, s.outlet, s.url, s.archived_url,
-                         _date(s.published), s.language or site_in.language, doc.body or "")
+                         _date(s.published), s.language or site_in.language, doc.body or "",
+                         _capture(s.capture))
         for doc, s in _sorted(parsed.get("source", {}))
     }
     claim_entries = _sorted(parsed.get("claim", {}))
@@ -484,6 +485,10 @@ def _chronological(claims: Iterable[m.Claim]) -> tuple[m.Claim, ...]:
 
 def _date(text: str | None) -> m.PartialDate | None:
     return m.PartialDate(*parse_date(text)) if text else None
+
+
+def _capture(capture: CaptureIn | None) -> m.Capture | None:
+    return capture and m.Capture(capture.url, capture.date, capture.sha256)
 
 
 def _fields_at(model: type[BaseModel], loc: YamlPath) -> list[str]:

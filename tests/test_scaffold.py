@@ -118,7 +118,7 @@ def test_scaffolded_source_reports_its_title_and_missing_text(cli, content):
     assert cli("check") == (1, "", (
         f"{source}:15:8: error: 'title' is still a TODO placeholder\n"
         "  hint: the headline, as published\n"
-        f"{source}:30:1: error: source text is empty\n"
+        f"{source}:37:1: error: source text is empty\n"
         "  hint: paste the archived text after the closing '---' line\n"
         "check failed: 2 errors\n"))
     path = content / "sources" / "2021-05-harbour-report.txt"
