@@ -70,7 +70,10 @@ def html(data: bytes, charset: str | None = None, url: str | None = None) -> Ext
                       "trafilatura found no article text in it: is it the page itself, "
                       "not a login wall, a cookie page or a script-only shell?")
     date = document.date if document.date and DATE_PATTERN.fullmatch(document.date) else None
-    return Extracted("\n\n".join(blocks) + "\n", _clean(document.title), _clean(document.sitename),
+    outlet = _clean(document.sitename)
+    if outlet and re.fullmatch(r"[\w-]+(\.[\w-]+)+", outlet):
+        outlet = None  # trafilatura's stand-in for a missing site name: the host name
+    return Extracted("\n\n".join(blocks) + "\n", _clean(document.title), outlet,
                      _http_url(urljoin(url or "", document.url or "")), date, language)
 
 

@@ -133,3 +133,27 @@ def test_rated_claim_without_analysis_is_a_warning(run):
 def test_a_failing_ci_check(run):
     edit(COUNTER, r"^claimant: .*", "claimant: russian-goverment")
     in_guide(run("check", "--strict", "--format", "github"))
+
+
+SAVED_PAGE = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<title>NATO responds to the Russian proposals</title>
+<meta property="article:published_time" content="2022-01-17">
+<link rel="canonical" href="https://news.example.org/2022/01/17/nato-response">
+</head><body>
+<nav><a href="/">Home</a> <a href="/world">World</a></nav>
+<article><h1>NATO responds to the Russian proposals</h1>
+<p>NATO’s Secretary General said on Monday that the alliance was ready to talk, “but not to
+compromise on core principles”.</p>
+<p>He added that every nation had the right to choose its own path… and that this was not
+negotiable.</p></article>
+<aside><h2>Related</h2><a href="/x">More from World</a></aside>
+</body></html>
+"""
+
+
+def test_importing_a_source(run):
+    Path("nato-response.html").write_text(SAVED_PAGE, encoding="utf-8")
+    in_guide(run("import", "nato-response.html"))
+    in_guide(run("check"))
+    in_guide(run("import", "nato-response.html"))
