@@ -332,6 +332,10 @@ def parse_yaml(text: str, line_offset: int = 0) -> tuple[Any, dict, dict]:
             stack.append([container, path, None])
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
+        explained = explain_syntax_error(text, lines.position(mark.index)[0] - 1 if mark else 0)
+        if explained:
+            (line, col), message, hint = explained
+            raise _Problem((line + line_offset, col), message, hint) from None
         raise _Problem(position(mark.index) if mark else (1 + line_offset, 1),
                        f"YAML syntax error: {error.problem or error.context}",
                        _syntax_hint(error.problem or "")) from None
@@ -421,3 +425,89 @@ def _decode(raw: bytes) -> str:
 
 def _freeze(mapping: dict) -> Mapping:
     return MappingProxyType(mapping)
+
+
+_BREAK = re.compile(r"\r\n|\r|\n")
+_KEY_LINE = re.compile(r"( *)((?:- +)*)([A-Za-z_][\w-]*):(.*)")
+_ITEM_LINE = re.compile(r"( *)((?:- +)+)(.*)")
+_QUOTED = {'"': re.compile(r'"(?:[^"\\]|\\.)*"'), "'": re.compile(r"'(?:[^']|'')*'")}
+
+
+def explain_syntax_error(text: str, error_line: int) -> tuple[Mark, str, str] | None:
+    """The editor's mistake behind a YAML syntax error that libyaml reports at 0-based
+    ``error_line``, which is often a line or more after the mistake: a tab in the
+    indentation, a value that starts with a quote mark and goes on after the closing one,
+    a wrapped line that is not indented, a missing space after a colon. Returns the
+    1-based line and column where the mistake starts, a message and a hint; None if the
+    lines up to the error show none of these."""
+    found: tuple[Mark, str, str] | None = None
+    block: int | None = None  # indentation of the key whose block scalar (| or >) we are in
+    plain: tuple[str, int] | None = None  # key and indentation of a plain value that may wrap
+    quote: str | None = None  # a quoted value left open on an earlier line
+    for number, line in enumerate(_BREAK.split(text)[:error_line + 1], start=1):
+        stripped = line.lstrip(" ")
+        indent = len(line) - len(stripped)
+        if block is not None and (not line.strip() or indent > block):
+            continue
+        block = None
+        if quote is not None:
+            if quote in line:  # closed here (near enough for a hint)
+                quote = None
+            continue
+        if not line.strip() or stripped.startswith("#"):
+            continue
+        if plain and indent > plain[1]:
+            continue  # the wrapped value goes on, properly indented
+        if stripped.startswith("\t") or "\t" in line[:len(line) - len(line.lstrip(" \t"))]:
+            found = ((number, line.index("\t") + 1), "tab in indentation",
+                     "indent with spaces, not tabs")
+            plain = None
+            continue
+        key_line, item_line = _KEY_LINE.fullmatch(line), _ITEM_LINE.fullmatch(line)
+        if key_line:
+            key, after = key_line.group(3), key_line.group(4)
+            if after and not after[0].isspace() and not after.startswith("//"):
+                found = ((number, key_line.end(3) + 1), f"missing space after the colon of '{key}'",
+                         f"write '{key}: {after.strip()}'")
+                plain = None
+                continue
+            value_at = key_line.end(3) + 1 + len(after) - len(after.lstrip())
+            what = f"the value of '{key}'"
+            plain = (key, len(key_line.group(1)) + len(key_line.group(2)))
+        elif item_line:
+            key, value_at, what = "-", item_line.start(3), "the list item"
+            plain = None
+        else:
+            if plain and not stripped.startswith(("-", "'", '"', "[", "{")) \
+                    and ": " not in line and not line.rstrip().endswith(":"):
+                found = ((number, indent + 1),
+                         f"this line goes on with the value of '{plain[0]}' but is not indented",
+                         f"indent it with spaces further than '{plain[0]}:', "
+                         f"or join it to the line above")
+            plain = None
+            continue
+        value = line[value_at:].rstrip()
+        if value[:1] in ("|", ">"):
+            block, plain = len(line) - len(line.lstrip(" -")), None
+        elif value[:1] in _QUOTED:
+            plain = None
+            closed = _QUOTED[value[0]].match(value)
+            if not closed:
+                quote = value[0]
+                continue
+            rest = value[closed.end():].strip()
+            if rest and not rest.startswith("#"):
+                whole = re.sub(r"\s+#.*$", "", value[closed.end():])
+                found = ((number, value_at + 1),
+                         f"{what} starts with a quote mark and goes on after the closing one",
+                         f"quote the whole value: {_requote(value[:closed.end()] + whole)}")
+        elif value[:1] in ("[", "{", "") or key == "-":
+            plain = None
+    return found
+
+
+def _requote(value: str) -> str:
+    """``value`` as a quoted YAML scalar, in double quotes unless it holds some."""
+    if '"' not in value and "\\" not in value:
+        return f'"{value}"'
+    return "'" + value.replace("'", "''") + "'"

@@ -123,3 +123,43 @@ def test_cr_only_files_have_front_matter_and_lines():
     assert (front, body, line) == ("title: x\r", "body\r", 4)
     _, marks, _ = parse_yaml("a: 1\rb: 2\r", line_offset=1)
     assert marks[("b",)] == (3, 4)
+
+
+@pytest.mark.parametrize("text, mark, message", [
+    # a tab in the indentation, also after spaces
+    ("a: x\nb:\n\t- c\n", (3, 1), "tab in indentation"),
+    ("a:\n  - b: 1\n  \tc: 2\n", (3, 3), "tab in indentation"),
+    # quoted, then more: found on its line, also in a list item and after a flow value
+    ('a: "b" c\nd: e\n', (1, 4), "the value of 'a' starts with a quote mark and goes on after the closing one"),
+    ("l:\n  - 'b' c\n", (2, 5), "the list item starts with a quote mark and goes on after the closing one"),
+    # a wrapped line: reported where it starts, not where libyaml stops
+    ("a: one\ntwo\nthree\nd: e\n", (2, 1), "this line goes on with the value of 'a' but is not indented"),
+    ("l:\n  - a: one\n    two\n  - a: x\n", (3, 5), "this line goes on with the value of 'a' but is not indented"),
+    # a missing space after the colon, reported at the colon
+    ("a: x\nb:c\nd: e\n", (2, 2), "missing space after the colon of 'b'"),
+    ("b:c\nd: e\n", (1, 2), "missing space after the colon of 'b'"),
+])
+def test_yaml_mistakes_are_named_where_they_start(text, mark, message):
+    with pytest.raises(_Problem) as raised:
+        parse_yaml(text)
+    assert (raised.value.mark, raised.value.message) == (mark, message)
+
+
+@pytest.mark.parametrize("text, hint", [
+    ('a: "b" c # note\n', """quote the whole value: '"b" c'"""),
+    ("a: 'it''s' here\n", """quote the whole value: "'it''s' here\""""),
+    ("a:b c\nd: e\n", "write 'a: b c'"),
+])
+def test_yaml_mistake_hints_give_the_fixed_line(text, hint):
+    with pytest.raises(_Problem) as raised:
+        parse_yaml(text + "x: [\n")  # and a real error later on, which the hint is not about
+    assert raised.value.hint == hint
+
+
+def test_a_syntax_error_elsewhere_is_not_blamed_on_what_only_looks_like_these_mistakes():
+    text = ("analysis: |\n  note:this stays text\n  \tand a tab after the indentation is text\n"
+            "claim: one\n  wrapped, indented\n  time:10 and https://x.org/y\n"
+            "quote: \"a\" # a comment\nurl: https://example.org/\nbad: [\n")
+    with pytest.raises(_Problem) as raised:
+        parse_yaml(text)
+    assert raised.value.message.startswith("YAML syntax error: ")
