@@ -11,7 +11,6 @@ from __future__ import annotations
 import calendar
 import json
 import re
-from datetime import datetime
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
@@ -19,6 +18,8 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 
 ID_PATTERN = r"^[a-z0-9]+(-[a-z0-9]+)*$"
 DATE_PATTERN = re.compile(r"(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?")
+TIMESTAMP_PATTERN = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z")
+SHA256_PATTERN = r"^[0-9a-f]{64}$"
 SAFE_SCHEMES = ("http", "https", "mailto")
 # A text value starting with the word TODO is a placeholder left by `build.py new`:
 # validation reports it as an error so that it is never published.
@@ -63,11 +64,20 @@ def check_url(url: str) -> str:
 
 
 def _check_timestamp(text: str) -> str:
-    try:
-        datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ")
-    except ValueError:
+    if not TIMESTAMP_PATTERN.fullmatch(text):
         raise Invalid(f"invalid time '{text}'",
-                      "write YYYY-MM-DDTHH:MM:SSZ in UTC, e.g. 2022-01-16T09:30:00Z") from None
+                      "write YYYY-MM-DDTHH:MM:SSZ in UTC, e.g. 2022-01-16T09:30:00Z")
+    parse_date(text[:10])
+    hour, minute, second = (int(part) for part in text[11:19].split(":"))
+    if hour > 23 or minute > 59 or second > 60:  # 60: a leap second
+        raise Invalid(f"impossible time '{text}'", "hours run from 00 to 23, minutes from 00 to 59")
+    return text
+
+
+def _check_sha256(text: str) -> str:
+    if not re.fullmatch(SHA256_PATTERN, text):
+        raise Invalid(f"invalid SHA-256 '{text}'",
+                      "64 lowercase hexadecimal digits, as `python build.py import` writes them")
     return text
 
 
@@ -133,9 +143,10 @@ Url = Annotated[str, AfterValidator(check_url),
                 WithJsonSchema({"type": "string", "format": "uri",
                                 "pattern": "^(https?://|mailto:)"})]
 Timestamp = Annotated[str, AfterValidator(_check_timestamp),
-                      WithJsonSchema({"type": "string",
-                                      "pattern": r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$",
+                      WithJsonSchema({"type": "string", "pattern": f"^{TIMESTAMP_PATTERN.pattern}$",
                                       "description": "UTC time: YYYY-MM-DDTHH:MM:SSZ"})]
+Sha256 = Annotated[str, AfterValidator(_check_sha256),
+                   WithJsonSchema({"type": "string", "pattern": SHA256_PATTERN})]
 Language = Annotated[str, Field(pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$",
                                 description="BCP 47 language tag, e.g. en, ru, pt-BR")]
 Markdown = Annotated[str, Field(description="Markdown; raw HTML is not passed through")]
@@ -196,7 +207,7 @@ class CaptureIn(_Strict):
     model_config = ConfigDict(title="Capture")
     url: Url = Field(description="required: the address the text was captured from")
     date: Timestamp = Field(description="required: when, in UTC: YYYY-MM-DDTHH:MM:SSZ")
-    sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")] | None = Field(
+    sha256: Sha256 | None = Field(
         default=None, description="SHA-256 (hex) of content/captures/<id>.warc.gz, "
                                   "the recorded HTTP exchange")
 

@@ -101,6 +101,11 @@ CLAIM = {"claim": "The bridge opens in 2022.", "claimant": "ana-lima", "date": "
     ("claimant", "role: [a, b]", "is not valid under any of the given schemas"),
     ("site", "base_url: https://example.org/harbour", "does not match '^https?://.*/$'"),
     ("source", "published: 2021/03/03", "is not valid under any of the given schemas"),
+    ("source", "capture: {url: 'https://example.org/', date: '2021-03-03 10:15'}",
+     "is not valid under any of the given schemas"),
+    ("source", "capture: {url: 'https://example.org/', date: '2021-03-03T10:15:00Z', "
+               "sha256: 3F5A}", "is not valid under any of the given schemas"),
+    ("source", "capture: {date: '2021-03-03T10:15:00Z'}", "is not valid under any of the given"),
     ("page", "title: true", "True is not of type 'string'"),
 ])
 def test_schemas_and_models_reject_the_same_mistakes(kind, yaml_text, complaint):
