@@ -28,6 +28,10 @@ _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_:.-]
 _WINDOWS_1252 = {"iso-8859-1", "iso8859-1", "latin1", "latin-1", "l1", "ascii", "us-ascii",
                  "cp819", "ibm819", "iso-ir-100", "windows-1252", "cp1252", "x-cp1252"}
 _LANGUAGE = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*")
+# "<!-- saved from url=(0042)https://... -->" (browsers' "Save Page As"), "url: https://..."
+# in SingleFile's comment.
+_SAVED_FROM = re.compile(r"<!--\s*(?:saved from url=\(\d+\)|Page saved with SingleFile"
+                         r"\s+url:\s*)(https?://[^\s>]+)")
 
 
 @dataclass(frozen=True)
@@ -74,7 +78,8 @@ def html(data: bytes, charset: str | None = None, url: str | None = None) -> Ext
     if outlet and re.fullmatch(r"[\w-]+(\.[\w-]+)+", outlet):
         outlet = None  # trafilatura's stand-in for a missing site name: the host name
     return Extracted("\n\n".join(blocks) + "\n", _clean(document.title), outlet,
-                     _http_url(urljoin(url or "", document.url or "")), date, language)
+                     _http_url(urljoin(url or "", document.url or "")) or _saved_from(page),
+                     date, language)
 
 
 def decode_html(data: bytes, charset: str | None = None) -> str:
@@ -167,6 +172,12 @@ def _page_language(tree) -> str | None:  # noqa: ANN001 - an lxml element
         if _LANGUAGE.fullmatch(value):
             return value
     return None
+
+
+def _saved_from(page: str) -> str | None:
+    """The address a browser or SingleFile noted when saving the page, if any."""
+    match = _SAVED_FROM.search(page[:8192])
+    return _http_url(match.group(1)) if match else None
 
 
 def _clean(value: str | None) -> str | None:

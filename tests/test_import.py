@@ -169,6 +169,19 @@ def test_options_set_the_id_url_and_language(cli, tmp_path, content):
     assert (data["url"], data["language"]) == ("https://cnn.example/x", "en")
 
 
+@pytest.mark.parametrize("note", [
+    "<!-- saved from url=(0032)https://news.example.org/saved -->",
+    "<!--\n Page saved with SingleFile \n url: https://news.example.org/saved \n saved date: "
+    "Sun Jan 16 2022 10:15:00 GMT+0000 -->"])
+def test_the_address_a_browser_noted_when_saving_stands_in_for_a_canonical_link(
+        cli, tmp_path, content, note):
+    page = ARTICLE.replace('<link rel="canonical" href="https://news.example.org/world/2022/01/16/'
+                           'kaliningrad">', "").replace("<!DOCTYPE html>", "<!DOCTYPE html>" + note)
+    (tmp_path / "page.html").write_text(page, encoding="utf-8")
+    assert cli("import", "page.html", "--id", "saved")[0] == 0
+    assert fields(content / "sources" / "saved.txt")["url"] == "https://news.example.org/saved"
+
+
 def test_a_page_in_windows_1252_keeps_its_typographic_characters(cli, tmp_path, content):
     page = ARTICLE.replace('charset="utf-8"', 'charset="iso-8859-1"').replace(
         "«безопасность»", "«security»")
