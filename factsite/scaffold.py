@@ -1,12 +1,14 @@
-"""`python build.py new claim|claimant|source <id>`: commented templates for new content.
+"""`python build.py new claim|claimant|source|page <id>`: commented templates for new content.
 
 :func:`template` is pure: it returns the text of a new file, every field
-explained. Required fields the editor must fill hold ``TODO ...`` placeholders,
-which validation reports as errors (see :data:`factsite.schema.PLACEHOLDER`), so
-a half-filled file can never be published; optional fields are commented out.
-:func:`create` is the one function here that touches disk: it reads which ids
-exist (to give real examples) and writes one new file under content/, never
-overwriting one. (site/ is written only by :mod:`factsite.write`.)
+explained. Every value the editor must choose holds a ``TODO ...`` placeholder,
+which validation reports as an error at its line (see
+:data:`factsite.schema.PLACEHOLDER`), so a half-filled file can never be
+published; never a real id or name as an example, which would check and
+publish a misattribution. Optional fields are commented out. :func:`create` is
+the one function here that touches disk: it reads which ids exist (to list them
+in comments) and writes one new file under content/, never overwriting one.
+(site/ is written only by :mod:`factsite.write`.)
 """
 
 from __future__ import annotations
@@ -20,16 +22,18 @@ from pathlib import Path
 from .diagnostics import ContentError, Diagnostic
 from .load import COLLECTIONS, load_file
 from .schema import ID_PATTERN, Invalid, suggest_id
+from .validate import RESERVED_PAGE_IDS
 
 # kind → (directory under content/, file extension)
 # What `new` can add, and where each lives: the folders and extensions load.py reads.
-KINDS = {kind: (dirname, ext) for dirname, (kind, ext) in sorted(COLLECTIONS.items())
-         if kind in ("claim", "claimant", "source")}
+KINDS = {kind: (dirname, ext) for dirname, (kind, ext) in sorted(COLLECTIONS.items())}
 NEXT_STEP = {
     "claim": "replace its TODO values, then run: python build.py check",
-    "claimant": "check its name and kind, then run: python build.py check",
+    "claimant": "replace its TODO values, then run: python build.py check",
     "source": "fill in the title, paste the text after the closing '---', "
               "then run: python build.py check",
+    "page": "fill in the title, write the text after the closing '---', "
+            "then run: python build.py check",
 }
 _ID = re.compile(ID_PATTERN)
 _LISTED = 8  # ids listed in a comment, then "and N more"
@@ -37,7 +41,7 @@ _LISTED = 8  # ids listed in a comment, then "and N more"
 
 @dataclass(frozen=True)
 class Known:
-    """Ids that already exist, sorted: the examples a new claim is pre-filled with."""
+    """Ids that already exist, sorted: listed in a new claim's comments."""
 
     sources: tuple[str, ...] = ()
     claimants: tuple[str, ...] = ()
@@ -48,6 +52,9 @@ class Known:
 def check_id(kind: str, raw: str) -> str:
     """The id itself, or :class:`Invalid` with a valid id to use instead."""
     if _ID.match(raw):
+        if kind == "page" and raw in RESERVED_PAGE_IDS:
+            raise Invalid(f"page id '{raw}' is reserved for a generated page",
+                          f"choose another id, like 'about-{raw}'")
         return raw
     suggestion = suggest_id(raw.removesuffix(KINDS[kind][1]))
     raise Invalid(f"invalid id '{raw}'",
@@ -56,7 +63,8 @@ def check_id(kind: str, raw: str) -> str:
 
 def template(kind: str, new_id: str, known: Known = Known()) -> str:
     """The text of a new ``kind`` file named ``new_id``."""
-    return {"claim": _claim, "claimant": _claimant, "source": _source}[kind](new_id, known)
+    return {"claim": _claim, "claimant": _claimant, "source": _source,
+            "page": _page}[kind](new_id, known)
 
 
 def create(content_dir: Path, kind: str, new_id: str) -> Path:
@@ -118,18 +126,9 @@ _HOW = """\
 
 
 def _claim(new_id: str, known: Known) -> str:
-    if known.claimants:
-        claimant = f"{known.claimants[0]}  # an example: the first claimant id; change it"
-        claimants = _comment(f"Known claimants: {_listing(known.claimants)}.")
-    else:
-        claimant = "TODO a claimant id (add one with python build.py new claimant <id>)"
-        claimants = ""
-    if known.sources:
-        source = f"{known.sources[0]}  # an example: the first source id; change it"
-        sources = _comment(f"Known sources: {_listing(known.sources)}.")
-    else:
-        source = "TODO a source id (add one with python build.py new source <id>)"
-        sources = ""
+    claimants = _comment(f"Known claimants: {_listing(known.claimants)}.") \
+        if known.claimants else ""
+    sources = _comment(f"Known sources: {_listing(known.sources)}.") if known.sources else ""
     ratings = _comment(
         "optional: a rating id from content/site.yaml"
         + (f": {_listing(known.ratings)}." if known.ratings else ".")
@@ -138,8 +137,6 @@ def _claim(new_id: str, known: Known) -> str:
         "optional: topic ids"
         + (f" from content/site.yaml: {_listing(known.topics)}." if known.topics
            else "; any id, or those listed in content/site.yaml if it lists topics."))
-    rating_example = yaml_text(known.ratings[0]) if known.ratings else "accurate"
-    topic_example = ", ".join(known.topics[:2]) if known.topics else "nato"
     return f"""\
 # A claim: content/claims/{new_id}.yaml, published at claims/{new_id}/.
 # One statement, who made it and when, and the passages of archived sources
@@ -150,14 +147,14 @@ def _claim(new_id: str, known: Known) -> str:
 claim: TODO state the claim in one sentence
 
 # required: who made it: a claimant id (the file name in content/claimants/),
-# or a list of them: [european-union, united-states].
-{claimants}claimant: {claimant}
+# or a list of them: [first-id, second-id].
+{claimants}claimant: TODO a claimant id (add one with python build.py new claimant <id>)
 
 # required: when it was made: YYYY, YYYY-MM or YYYY-MM-DD.
 date: TODO the date it was made, as YYYY-MM-DD (or YYYY-MM, or YYYY)
 
 # optional: where it was made.
-# venue: Interview with CNN
+# venue: TODO where it was made, e.g. an interview with a named outlet
 
 # required, at least one: where the record shows it. Each passage names a
 # source id (the file name in content/sources/) and quotes the source's exact
@@ -166,57 +163,54 @@ date: TODO the date it was made, as YYYY-MM-DD (or YYYY-MM, or YYYY)
 # source, add prefix: or suffix: with the words just before or after the
 # occurrence you mean.
 {sources}passages:
-  - source: {source}
+  - source: TODO a source id (add one with python build.py new source <id>)
     quote: TODO copy the exact words from the source
-    # prefix: words just before the quote
-    # suffix: words just after the quote
+    # prefix: TODO the words just before the quote
+    # suffix: TODO the words just after the quote
 
 # optional: ids of the claims this one is a counterclaim of, or corroborates.
-# disputes: [other-claim-id]
-# supports: [other-claim-id]
+# disputes: [TODO a claim id]
+# supports: [TODO a claim id]
 
-{topics}# topics: [{topic_example}]
+{topics}# topics: [TODO a topic id]
 
-{ratings}# rating: {rating_example}
+{ratings}# rating: TODO a rating id
 
 # optional Markdown: the editors' note.
 # analysis: |
-#   What the record shows, and why.
+#   TODO what the record shows, and why
 
 # optional: when this entry was published: YYYY-MM-DD.
-# published: 2022-01-20
+# published: TODO the date it is published, as YYYY-MM-DD
 
 # optional: the corrections log, shown on the claim page.
 # updates:
-#   - {{date: 2022-01-21, note: What changed.}}
+#   - {{date: TODO the date of the change, note: TODO what changed}}
 """
 
 
 def _claimant(new_id: str, known: Known) -> str:
-    name = yaml_text(" ".join(word.capitalize() for word in new_id.split("-")))
     return f"""\
 # A claimant: content/claimants/{new_id}.yaml, published at claimants/{new_id}/.
 # A person or organisation that makes claims; claims name it by its id,
 # '{new_id}' (the file name: renaming the file breaks links).
-# Optional fields are commented out: delete the "# " in front of one to use it.
-# The editors' guide: docs/editing.md
-
-# required: the name as readers should see it. Made from the id: check the
-# spelling and capitals.
-name: {name}
+#
+{_HOW}
+# required: the name as readers should see it, spelt as they spell it.
+name: TODO the name as readers should see it
 
 # required: person or organization.
-kind: person
+kind: TODO person or organization
 
 # optional: office or function, shown with the name.
-# role: Press Secretary of the President of the Russian Federation
+# role: TODO their office or function
 
 # optional: a page that identifies them, e.g. on Wikidata.
-# same_as: https://www.wikidata.org/wiki/Q...
+# same_as: TODO an address, e.g. https://www.wikidata.org/wiki/Q...
 
 # optional Markdown: who they are.
 # description: |
-#   A few sentences for readers.
+#   TODO a few sentences for readers
 """
 
 
@@ -234,25 +228,46 @@ def _source(new_id: str, known: Known) -> str:
 title: TODO the headline, as published
 
 # optional: the publication.
-# outlet: Sputnik
+# outlet: TODO the name of the publication
 
 # optional: the original address, and an archived copy.
-# url: https://example.org/original
-# archived_url: https://web.archive.org/web/2022/https://example.org/original
+# url: TODO the original address, https://...
+# archived_url: TODO the archived copy, e.g. https://web.archive.org/web/...
 
 # optional: when it was published: YYYY, YYYY-MM or YYYY-MM-DD.
-# published: 2022-01-16
+# published: TODO the date it was published, as YYYY-MM-DD
 
 # optional: its language, when it is not the site's: en, ru, pt-BR, ...
-# language: ru
+# language: TODO a language code
 
 # optional: where and when the text was captured, in UTC; `python build.py
 # import URL` writes it, with the SHA-256 of content/captures/<id>.warc.gz.
 # capture:
-#   url: https://example.org/original
-#   date: 2022-01-16T09:30:00Z
-#   sha256: 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
+#   url: TODO the address captured, https://...
+#   date: TODO when, in UTC, as YYYY-MM-DDTHH:MM:SSZ
+#   sha256: TODO the SHA-256 of content/captures/<id>.warc.gz
 ---
+"""
+
+
+def _page(new_id: str, known: Known) -> str:
+    return f"""\
+---
+# A page: content/pages/{new_id}.md, published at {new_id}/.
+# Pages (about, methodology, corrections...) are linked from every page.
+# Between the two '---' lines: its fields, in YAML. After the closing '---'
+# line: its text in Markdown: ## headings, **bold**, *italics*, lists and
+# [links](../claims/some-claim-id/) (relative to {new_id}/). The id is the
+# file name: renaming the file breaks links.
+#
+{_HOW}
+# required: the title, shown as the page's heading and in the navigation.
+title: TODO the page title
+
+# optional: one sentence for search results and link previews.
+# description: TODO one sentence on what the page says
+---
+TODO write the page in Markdown, replacing this line
 """
 
 

@@ -107,6 +107,15 @@ class _Checker:
                                                    "source text is empty",
                                                    "paste the archived text after the closing "
                                                    "'---' line"))
+            todo = doc.kind == "page" and PLACEHOLDER.match(doc.body or "")
+            if todo:
+                start = todo.end() - len("TODO")
+                line_start = doc.body.rfind("\n", 0, start) + 1
+                rest = (doc.body[todo.end():].splitlines() or [""])[0].strip(" :-")
+                self.diagnostics.append(Diagnostic(
+                    doc.path, doc.body_line + doc.body.count("\n", 0, start),
+                    start - line_start + 1, "page text is still a TODO placeholder",
+                    rest or "write the page in Markdown"))
         if errors(self.diagnostics) or any(doc.failed for doc in self.documents):
             return None, sorted(self.diagnostics)
         return (Checked(dict(self.parsed), self.source_texts, self.spans, self.markdown),

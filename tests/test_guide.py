@@ -16,6 +16,7 @@ import build
 from tests.conftest import DEMO, ROOT
 
 GUIDE = ROOT / "docs" / "editing.md"
+CLAIMANT = Path("content/claimants/russian-defence-ministry.yaml")
 CLAIM = Path("content/claims/nato-preparing-for-conflict.yaml")
 COUNTER = Path("content/claims/free-to-move-troops-within-territory.yaml")
 
@@ -54,6 +55,11 @@ def in_guide(output: str) -> None:
         f"docs/editing.md should show this output:\n{output}"
 
 
+def fill_claimant() -> None:
+    edit(CLAIMANT, r"^name: TODO.*", "name: Ministry of Defence of the Russian Federation")
+    edit(CLAIMANT, r"^kind: TODO.*", "kind: organization")
+
+
 def fill_claim() -> None:
     edit(CLAIM, r"^claim: TODO.*",
          "claim: NATO is preparing for a large-scale, high-intensity conflict with Russia.")
@@ -76,8 +82,22 @@ def test_adding_a_source(run):
     in_guide(run("new", "claim", "NATO_conflict"))
 
 
+def test_adding_a_page(run):
+    in_guide(run("new", "page", "how-we-work"))
+    in_guide(run("check"))
+    page = Path("content/pages/how-we-work.md")
+    edit(page, "^title: TODO.*", "title: How we work")
+    edit(page, "^TODO write the page.*",
+         "We quote [the Sputnik report](../sources/2021-12-28-sputnik-talks-announced/) "
+         "word for word.")
+    in_guide(run("check"))
+    in_guide(run("new", "page", "search"))
+
+
 def test_adding_a_claimant_and_a_claim(run):
     in_guide(run("new", "claimant", "russian-defence-ministry"))
+    in_guide(run("check"))
+    fill_claimant()
     in_guide(run("check"))
     in_guide(run("new", "claim", "nato-preparing-for-conflict"))
     in_guide(run("check"))
@@ -97,6 +117,7 @@ def test_adding_a_claimant_and_a_claim(run):
 ])
 def test_mistakes_in_a_claim(run, old, new):
     run("new", "claimant", "russian-defence-ministry")
+    fill_claimant()
     run("new", "claim", "nato-preparing-for-conflict")
     fill_claim()
     edit(CLAIM, old, new)
@@ -105,6 +126,7 @@ def test_mistakes_in_a_claim(run, old, new):
 
 def test_fixing_an_ambiguous_quote_with_a_prefix(run):
     run("new", "claimant", "russian-defence-ministry")
+    fill_claimant()
     run("new", "claim", "nato-preparing-for-conflict")
     fill_claim()
     edit(CLAIM, "quote: NATO Preparing.*", "quote: Official residence of the U.S. President\n"
@@ -123,6 +145,7 @@ def test_mistakes_in_a_counterclaim(run):
 
 def test_rated_claim_without_analysis_is_a_warning(run):
     run("new", "claimant", "russian-defence-ministry")
+    fill_claimant()
     run("new", "claim", "nato-preparing-for-conflict")
     fill_claim()
     edit(CLAIM, "^# rating: .*", 'rating: "false"')
