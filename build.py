@@ -9,7 +9,9 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 from pathlib import Path
+from typing import TextIO
 
 from factsite import importer, pipeline, scaffold, serve
 from factsite.diagnostics import FORMATS, ContentError, summary
@@ -36,17 +38,48 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _build(args: argparse.Namespace) -> int:
-    _built(pipeline.build(args.content, args.templates, args.out, strict=args.strict,
-                          base_url=args.base_url), args)
+    progress = ProgressLine(sys.stderr) if sys.stderr.isatty() else None
+    try:
+        result = pipeline.build(args.content, args.templates, args.out, strict=args.strict,
+                                base_url=args.base_url, jobs=args.jobs, progress=progress)
+    finally:
+        if progress:
+            progress.clear()
+    _built(result, args)
     return EXIT_OK
 
 
 def _built(result: pipeline.BuildResult, args: argparse.Namespace) -> None:
     """A build's warnings and summary line (also after each rebuild of ``serve``)."""
     _report(result.warnings, args.format)
+    if args.verbose:
+        for stage, seconds in result.stages:
+            print(f"  {stage}: {seconds:.2f} s", file=sys.stderr)
     print(f"built {len(result.site.claims)} claims, {result.pages} pages "
           f"({result.files} files) into {args.out}/ in {result.seconds:.2f} s",
           file=sys.stderr if args.format == "json" else sys.stdout)  # stdout: JSON only
+
+
+class ProgressLine:
+    """What a long build is doing, on one terminal line rewritten in place.
+
+    A new stage shows at once; counts within a stage at most 10 times a second.
+    """
+
+    def __init__(self, stream: TextIO):
+        self.stream, self.stage, self.last = stream, "", 0.0
+
+    def __call__(self, text: str) -> None:
+        now, stage = time.monotonic(), text.split(" ", 1)[0]
+        if stage != self.stage or now - self.last >= 0.1:
+            self.stream.write(f"\r\x1b[K{text}")
+            self.stream.flush()
+            self.stage, self.last = stage, now
+
+    def clear(self) -> None:
+        if self.stage:
+            self.stream.write("\r\x1b[K")
+            self.stream.flush()
 
 
 def _failed(diagnostics, verb: str, fmt: str) -> None:
@@ -56,7 +89,10 @@ def _failed(diagnostics, verb: str, fmt: str) -> None:
 
 
 def _check(args: argparse.Namespace) -> int:
+    started = time.perf_counter()
     site, warnings = pipeline.load_site(args.content, base_url=args.base_url)
+    if args.verbose:
+        print(f"  load and check: {time.perf_counter() - started:.2f} s", file=sys.stderr)
     if args.strict and warnings:
         raise ContentError(warnings)
     _report(warnings, args.format)
@@ -127,6 +163,12 @@ def _base_url(text: str) -> str:
             invalid.message + (f" ({invalid.hint})" if invalid.hint else "")) from None
 
 
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, not '{text}'")
+    return int(text)
+
+
 def _report(diagnostics, fmt: str) -> None:
     if fmt == "json":
         print(FORMATS["json"](diagnostics))
@@ -148,6 +190,9 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument("--base-url", type=_base_url, metavar="URL",
                         help="publish under URL instead of site.yaml's base_url "
                              "(absolute http(s); a missing trailing '/' is added)")
+    common.add_argument("--jobs", type=_positive, metavar="N",
+                        help="render in N processes (default: one per core)")
+    common.add_argument("--verbose", action="store_true", help="print each stage's time")
     common.add_argument("--debug", action="store_true", help="show tracebacks")
     plain = argparse.ArgumentParser(add_help=False)  # verbs that print no diagnostics lists
     plain.set_defaults(format="text")

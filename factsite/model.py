@@ -9,7 +9,7 @@ while the site is assembled, before anyone else sees it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from functools import cached_property
 from typing import Any
 
@@ -370,6 +370,56 @@ class Site:
     @property
     def latest_claims(self) -> tuple[Claim, ...]:
         return tuple(sorted(self.claims, key=lambda c: (c.date.sort_key, c.id), reverse=True))
+
+    def __reduce__(self) -> tuple:
+        """Pickle as a flat table: the default recursion follows relations and overflows."""
+        return _unflatten, (_flatten(self),)
+
+
+class _Ref(int):
+    """A reference to the n-th entity of a flattened site."""
+
+
+def _flatten(site: Site) -> list[tuple[type, list[Any]]]:
+    """Every entity reachable from ``site`` as (class, field values), references as :class:`_Ref`."""
+    position: dict[int, int] = {}
+    entities: list[Any] = []
+
+    def encode(value: Any) -> Any:
+        if type(value) in _GRAPH:
+            if id(value) not in position:
+                position[id(value)] = len(entities)
+                entities.append(value)
+            return _Ref(position[id(value)])
+        if type(value) is tuple:
+            return tuple(encode(item) for item in value)
+        return value
+
+    encode(site)
+    rows = []
+    for entity in entities:  # grows while we encode: breadth first, no recursion
+        rows.append((type(entity), [encode(getattr(entity, f.name)) for f in fields(entity)]))
+    return rows
+
+
+def _unflatten(rows: list[tuple[type, list[Any]]]) -> Site:
+    entities = [object.__new__(cls) for cls, _ in rows]
+
+    def decode(value: Any) -> Any:
+        if type(value) is _Ref:
+            return entities[value]
+        if type(value) is tuple:
+            return tuple(decode(item) for item in value)
+        return value
+
+    for entity, (cls, values) in zip(entities, rows):
+        for f, value in zip(fields(cls), values):
+            object.__setattr__(entity, f.name, decode(value))
+    return entities[0]
+
+
+_GRAPH = frozenset({Site, Claim, Claimant, Source, Topic, Rating, Publisher, Passage, Update, Page,
+                    ThreadNode})
 
 
 def link(obj: Any, **references: Any) -> None:

@@ -1,19 +1,20 @@
-"""Runs the stages in order: load → validate → plan → render → write. The only place that does."""
+"""Runs the stages in order: load → validate → plan → render → index → write. The only place that does."""
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Callable
 
 from .diagnostics import ContentError, Diagnostic, errors
 from .load import load_content
 from .model import Site
-from .render import Renderer, plan
-from .search import search_index
+from .render import plan, render_pages
+from .search import index_site
 from .schema import override_base_url
 from .validate import validate
-from .write import check_output_dir, write_site
+from .write import check_output_dir, count_files, staged
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,21 @@ class BuildResult:
     files: int
     seconds: float
     warnings: tuple[Diagnostic, ...]
+    stages: tuple[tuple[str, float], ...] = ()  # (stage, seconds), in order: --verbose
+
+
+Progress = Callable[[str], None]  # told what a long stage is doing, e.g. 'rendering 10/20 pages'
+
+
+class _Stopwatch:
+    def __init__(self) -> None:
+        self.started = self.last = time.perf_counter()
+        self.laps: list[tuple[str, float]] = []
+
+    def lap(self, stage: str) -> None:
+        now = time.perf_counter()
+        self.laps.append((stage, now - self.last))
+        self.last = now
 
 
 def load_site(content_dir: Path, *, base_url: str | None = None,
@@ -42,21 +58,36 @@ def load_site(content_dir: Path, *, base_url: str | None = None,
     return site, tuple(sorted(diagnostics))
 
 
-def render_site(site: Site, templates_dir: Path) -> dict[str, str]:
-    renderer = Renderer(Path(templates_dir), site)
-    return {page.path: renderer.render(page) for page in plan(site)}
-
-
 def build(content_dir: Path, templates_dir: Path, out_dir: Path, *, strict: bool = False,
-          base_url: str | None = None) -> BuildResult:
-    """Check everything, render everything in memory, then write site/ in one swap."""
-    started = time.perf_counter()
-    check_output_dir(Path(out_dir), [Path(content_dir), Path(templates_dir), Path.cwd()])
+          base_url: str | None = None, jobs: int | None = None,
+          progress: Progress | None = None) -> BuildResult:
+    """Check everything, render into a staging directory on all cores, index it, swap it in.
+
+    Pages are written as they render and never held together in memory; site/
+    changes only when every stage succeeded. ``jobs``: render processes (default:
+    one per core); ``progress``: told what a long stage is doing.
+    """
+    watch = _Stopwatch()
+    content_dir, templates_dir, out_dir = Path(content_dir), Path(templates_dir), Path(out_dir)
+    check_output_dir(out_dir, [content_dir, templates_dir, Path.cwd()])
+    if progress:
+        progress("checking content")
     site, warnings = load_site(content_dir, base_url=base_url)
     if strict and warnings:
         raise ContentError(warnings)
-    files = render_site(site, templates_dir)
-    index = search_index(files, site.language)
-    count = write_site(Path(out_dir), {**files, **index}, Path(templates_dir) / "static")
-    pages = sum(1 for path in files if path.endswith(".html"))
-    return BuildResult(site, pages, count, time.perf_counter() - started, warnings)
+    watch.lap("load and check")
+    pages = plan(site)
+    watch.lap("plan")
+    with staged(out_dir, templates_dir / "static") as staging:
+        render_pages(site, templates_dir, pages, staging, jobs=jobs, progress=progress and (
+            lambda done, total: progress(f"rendering {done:,}/{total:,} pages")))
+        watch.lap("render")
+        if progress:
+            progress("indexing for search")
+        index_site(staging, site.language)
+        watch.lap("search index")
+    count = count_files(out_dir)
+    watch.lap("write")
+    html = sum(1 for page in pages if page.path.endswith(".html"))
+    return BuildResult(site, html, count, time.perf_counter() - watch.started, warnings,
+                       tuple(watch.laps))

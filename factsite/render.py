@@ -1,17 +1,28 @@
-"""Templates: plan(site) → pages, render(page) → text.
+"""Templates: plan(site) → pages, render(page) → text, and rendering a whole plan on all cores.
 
 Jinja runs with autoescape on and ``StrictUndefined``; content only ever
 reaches templates as values, never as template source.
+
+:func:`render_pages` is the render stage: worker processes render chunks of the
+plan and write each page straight into the staging directory, returning only
+its path and digest, so no process holds the rendered site. Workers are forked
+(they inherit the site and the plan); the model also pickles, for platforms
+that spawn.
 """
 
 from __future__ import annotations
 
+import gc
+import hashlib
+import multiprocessing
+import os
+import signal
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from itertools import groupby
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 from urllib.parse import urlsplit
 
 import jinja2
@@ -20,9 +31,11 @@ from . import export
 from .diagnostics import ContentError, Diagnostic
 from .i18n import Translations
 from .model import Claim, PartialDate, Site
+from .write import write_file
 
 
 SITEMAP_LIMIT = 50_000  # URLs per sitemap file (sitemaps.org protocol)
+CHUNK = 64  # pages a worker renders per task: few messages, yet a steady progress line
 
 
 @dataclass(frozen=True)
@@ -158,3 +171,100 @@ def _relative_url(context: jinja2.runtime.Context, target: str) -> str:
         return context["root"] + target
     depth = context["page_url"].count("/")
     return "../" * depth + target if (depth or target) else "./"
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A page written to the staging directory: all a worker sends back."""
+
+    path: str  # site-relative
+    digest: str  # sha256 of the bytes written
+
+
+def render_pages(site: Site, templates_dir: Path, pages: Sequence[Page], staging: Path, *,
+                 jobs: int | None = None, start_method: str = "fork",
+                 progress: Callable[[int, int], None] | None = None) -> list[Rendered]:
+    """Render ``pages`` into ``staging``; return what was written, in plan order.
+
+    ``jobs`` worker processes (default: one per core, none for a small plan);
+    ``progress(done, total)`` after each chunk. Every template error any worker
+    met is raised together, once each. Forked workers inherit ``pages``; spawned
+    ones receive the site pickled and plan it again, so ``pages`` must then be
+    ``plan(site)`` (entities pickle only as part of their site).
+    """
+    total = len(pages)
+    jobs = jobs or (os.cpu_count() or 1 if total >= 4 * CHUNK else 1)
+    chunks = [range(start, min(start + CHUNK, total)) for start in range(0, total, CHUNK)]
+    inherited = jobs == 1 or start_method == "fork"
+    job = (site, Path(templates_dir), pages if inherited else None, Path(staging))
+    if jobs == 1:
+        _start_worker(*job)
+        try:
+            results = _collect(map(_render_chunk, chunks), chunks, progress)
+        finally:
+            _start_worker(None, None, None, None)
+    else:
+        gc.freeze()  # what exists now is shared with the forked workers: keep GC off its pages
+        try:
+            with multiprocessing.get_context(start_method).Pool(
+                    jobs, initializer=_start_worker, initargs=(*job, True)) as pool:
+                results = _collect(pool.imap(_render_chunk, chunks), chunks, progress)
+        finally:
+            gc.unfreeze()
+    problems = [d for _, found in results for d in found]
+    if problems:
+        raise ContentError(_once_each(problems))
+    return [page for written, _ in results for page in written]
+
+
+def _collect(results, chunks: list[range], progress: Callable[[int, int], None] | None,  # noqa: ANN001
+             ) -> list[tuple[list[Rendered], list[Diagnostic]]]:
+    collected = []
+    for chunk, result in zip(chunks, results):
+        collected.append(result)
+        if progress:
+            progress(chunk.stop, chunks[-1].stop)
+    return collected
+
+
+def _once_each(problems: list[Diagnostic]) -> list[Diagnostic]:
+    """One diagnostic per template error, however many pages met it (the first one named)."""
+    pages: dict[tuple, list[Diagnostic]] = {}
+    for problem in problems:
+        pages.setdefault((problem.path, problem.line, problem.col, problem.message), []).append(
+            problem)
+    return [found[0] if len(found) == 1 or found[0].hint is None else replace(
+        found[0], hint=f"{found[0].hint} and {len(found) - 1:,} other pages")
+        for found in pages.values()]
+
+
+_worker: tuple[Renderer, Sequence[Page], Path] | None = None
+
+
+def _start_worker(site: Site | None, templates_dir: Path | None, pages: Sequence[Page] | None,
+                  staging: Path | None, in_pool: bool = False) -> None:
+    """Set up this process to render (``pages`` None: plan them), or forget the job (all None).
+
+    A worker ignores Ctrl-C: the parent gets it, stops the pool and removes the staging.
+    """
+    global _worker
+    if in_pool:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _worker = None if site is None else (Renderer(templates_dir, site),
+                                         plan(site) if pages is None else pages, staging)
+
+
+def _render_chunk(indexes: range) -> tuple[list[Rendered], list[Diagnostic]]:
+    """Render and write the pages at ``indexes``; a template error skips its page."""
+    renderer, pages, staging = _worker
+    written, problems = [], []
+    for index in indexes:
+        page = pages[index]
+        try:
+            data = renderer.render(page).encode("utf-8")
+        except ContentError as error:
+            problems.extend(error.diagnostics)
+            continue
+        write_file(staging, page.path, data)
+        written.append(Rendered(page.path, hashlib.sha256(data).hexdigest()))
+    return written, problems

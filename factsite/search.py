@@ -2,10 +2,10 @@
 
 Pagefind (``pagefind[bin]`` ships its binary on PyPI) reads the HTML we
 rendered, honouring the ``data-pagefind-*`` attributes in the templates. It
-runs over a scratch copy outside site/ and we read its bundle back, so that
-write.py stays the only writer of site/. (We call the binary rather than the
-``pagefind`` Python service, which takes seconds to shut down.) The filter
-indexes are rewritten in a fixed order so that builds are reproducible.
+runs once, over the build's staging directory itself (never site/), and writes
+its bundle there. (We call the binary rather than the ``pagefind`` Python
+service, which takes seconds to shut down.) The filter indexes are then
+rewritten in a fixed order so that builds are reproducible.
 """
 
 from __future__ import annotations
@@ -14,9 +14,8 @@ import gzip
 import hashlib
 import json
 import subprocess
-import tempfile
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import cbor2
 from pagefind.service import get_executable
@@ -26,29 +25,21 @@ from .diagnostics import ContentError, Diagnostic
 BUNDLE = "pagefind"  # the index's folder in site/
 
 
-def search_index(pages: Mapping[str, str], language: str) -> dict[str, bytes]:
-    """Index the HTML ``pages`` (site path → text); return the bundle's files by site path."""
+def index_site(root: Path, language: str) -> None:
+    """Index the HTML pages under ``root`` (a staging directory) into ``root/pagefind/``."""
     binary = get_executable()
     if binary is None:
         raise _failure("the Pagefind binary is not installed")
-    with tempfile.TemporaryDirectory(prefix="factsite-pagefind-") as scratch:
-        site, bundle = Path(scratch) / "site", Path(scratch) / "bundle"
-        for path, text in pages.items():
-            if path.endswith(".html"):
-                target = site / path
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_text(text, encoding="utf-8")
-        command = [str(binary), "--site", str(site), "--output-path", str(bundle),
-                   "--force-language", language.split("-")[0].lower(), "--quiet"]
-        result = subprocess.run(command, capture_output=True, text=True, timeout=300)
-        if result.returncode != 0:
-            raise _failure((result.stderr or result.stdout).strip() or "it exited with an error")
-        files = {f"{BUNDLE}/{file.relative_to(bundle).as_posix()}": file.read_bytes()
-                 for file in sorted(bundle.rglob("*")) if file.is_file()}
-    return _stable_filters(files)
+    bundle = Path(root) / BUNDLE
+    command = [str(binary), "--site", str(root), "--output-path", str(bundle),
+               "--force-language", language.split("-")[0].lower(), "--quiet"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    if result.returncode != 0:
+        raise _failure((result.stderr or result.stdout).strip() or "it exited with an error")
+    _stable_filters(bundle)
 
 
-def _stable_filters(files: dict[str, bytes]) -> dict[str, bytes]:
+def _stable_filters(bundle: Path) -> None:
     """Write Pagefind's filter indexes in a fixed order, so the same pages give the same bytes.
 
     Pagefind (up to 1.5 at least) emits each filter's values, and the list of filters,
@@ -57,24 +48,28 @@ def _stable_filters(files: dict[str, bytes]) -> dict[str, bytes]:
     their new content's hash (they are found through the names recorded in the
     metadata and in ``pagefind-entry.json``).
     """
-    files = dict(files)
-    entry = json.loads(files[f"{BUNDLE}/pagefind-entry.json"])
+    entry_file = bundle / "pagefind-entry.json"
+    entry = json.loads(entry_file.read_bytes())
     renamed: dict[str, str] = {}
-    for path in sorted(p for p in files if p.startswith(f"{BUNDLE}/filter/")):
-        name, values = _read_cbor(files.pop(path))
+    rewritten: dict[Path, bytes] = {}
+    for path in sorted((bundle / "filter").glob("*.pf_filter")):
+        name, values = _read_cbor(path.read_bytes())
         data = _write_cbor([name, sorted(values, key=lambda value: value[0])])
-        old = path.rsplit("/", 1)[1].removesuffix(".pf_filter")
+        old = path.name.removesuffix(".pf_filter")
         renamed[old] = f"{old.split('_')[0]}_{hashlib.sha256(data).hexdigest()[:7]}"
-        files[f"{BUNDLE}/filter/{renamed[old]}.pf_filter"] = data
+        path.unlink()
+        rewritten[path.with_name(f"{renamed[old]}.pf_filter")] = data
     for language in entry["languages"].values():
-        meta = _read_cbor(files.pop(f"{BUNDLE}/pagefind.{language['hash']}.pf_meta"))
+        meta_file = bundle / f"pagefind.{language['hash']}.pf_meta"
+        meta = _read_cbor(meta_file.read_bytes())
+        meta_file.unlink()
         meta[3] = sorted([name, renamed.get(chunk, chunk)] for name, chunk in meta[3])
         data = _write_cbor(meta)
         language["hash"] = f"{language['hash'].split('_')[0]}_{hashlib.sha256(data).hexdigest()[:10]}"
-        files[f"{BUNDLE}/pagefind.{language['hash']}.pf_meta"] = data
-    files[f"{BUNDLE}/pagefind-entry.json"] = json.dumps(
-        entry, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-    return dict(sorted(files.items()))
+        rewritten[bundle / f"pagefind.{language['hash']}.pf_meta"] = data
+    rewritten[entry_file] = json.dumps(entry, ensure_ascii=False, separators=(",", ":")).encode()
+    for path, data in rewritten.items():
+        path.write_bytes(data)
 
 
 _TAG = b"pagefind_dcd"

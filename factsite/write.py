@@ -1,7 +1,9 @@
-"""The only writer of site/: everything goes into a sibling directory, then swaps in.
+"""The only writer of site/: everything goes into a sibling staging directory, then swaps in.
 
-A build that fails before :func:`write_site` leaves the previous site/
-untouched; one interrupted while writing leaves only a temporary sibling.
+Pages stream into the staging directory as they render (render workers write
+there through :func:`write_file`); site/ is replaced only when the whole build
+has succeeded. A build that fails or is interrupted removes its staging
+directory and leaves the previous site/ untouched.
 """
 
 from __future__ import annotations
@@ -9,8 +11,9 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Mapping
+from typing import Iterator
 
 from .diagnostics import ContentError, Diagnostic
 
@@ -40,27 +43,38 @@ def _refuse(out: Path, message: str) -> None:
                                    "choose an empty or new directory with --out")])
 
 
-def write_site(out: Path, files: Mapping[str, str | bytes], static_dir: Path | None) -> int:
-    """Write ``files`` (site-relative path → content) and ``static_dir`` as ``out``; return count."""
+@contextmanager
+def staged(out: Path, static_dir: Path | None) -> Iterator[Path]:
+    """A new staging directory beside ``out`` holding the static files, for the block to fill.
+
+    When the block succeeds the staging directory becomes ``out``; when it raises
+    (or is interrupted), the staging directory is removed and ``out`` stays as it was.
+    """
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.new-", dir=out.parent))
     try:
         if static_dir is not None and static_dir.is_dir():
             shutil.copytree(static_dir, staging / "static", dirs_exist_ok=True)
-        for relative, content in sorted(files.items()):
-            target = staging / relative
-            target.parent.mkdir(parents=True, exist_ok=True)
-            if isinstance(content, str):
-                content = content.encode("utf-8")
-            target.write_bytes(content)
+        yield staging
         (staging / MARKER).write_text(MARKER_TEXT, encoding="utf-8")
-        count = sum(1 for _ in staging.rglob("*") if _.is_file()) - 1
         _swap(staging, out)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    return count
+
+
+def write_file(root: Path, relative: str, content: str | bytes) -> None:
+    """Write one file of the site under ``root`` (a staging directory)."""
+    target = os.path.join(root, relative)
+    os.makedirs(os.path.dirname(target), exist_ok=True)
+    with open(target, "wb") as file:
+        file.write(content.encode("utf-8") if isinstance(content, str) else content)
+
+
+def count_files(out: Path) -> int:
+    """Files of the built site, not counting factsite's marker."""
+    return sum(len(files) for _, _, files in os.walk(out)) - (Path(out) / MARKER).is_file()
 
 
 def _swap(staging: Path, out: Path) -> None:

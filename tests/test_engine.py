@@ -1,0 +1,156 @@
+"""The build engine on a generated archive: worker processes, streaming, interruption, progress."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pty
+import re
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from factsite import pipeline
+from factsite.diagnostics import ContentError
+from factsite.render import plan, render_pages
+from tests.conftest import FIXTURE, ROOT, TEMPLATES
+from tests.corpus import generate
+from tests.test_build import every_file
+
+CLAIMS = 300  # enough pages for several chunks per worker
+
+
+@pytest.fixture(scope="module")
+def archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    content = tmp_path_factory.mktemp("archive") / "content"
+    generate(content, CLAIMS)
+    return content
+
+
+@pytest.fixture(scope="module")
+def one_process(archive: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
+    """The archive built without worker processes."""
+    out = tmp_path_factory.mktemp("one") / "site"
+    pipeline.build(archive, TEMPLATES, out, jobs=1)
+    return every_file(out)
+
+
+def test_workers_build_the_same_bytes_as_one_process(archive, one_process, tmp_path):
+    result = pipeline.build(archive, TEMPLATES, tmp_path / "site", jobs=2)
+    assert every_file(tmp_path / "site") == one_process
+    assert result.pages > 4 * 64 and result.files == len(one_process) - 1  # not the marker
+    assert [stage for stage, _ in result.stages] == [
+        "load and check", "plan", "render", "search index", "write"]
+
+
+def test_spawned_workers_receive_the_site_pickled(tmp_path):
+    site, _ = pipeline.load_site(FIXTURE)
+    pages = plan(site)
+    for method in ("fork", "spawn"):
+        (tmp_path / method).mkdir()
+        written = render_pages(site, TEMPLATES, pages, tmp_path / method, jobs=2,
+                               start_method=method)
+        assert [page.path for page in written] == [page.path for page in pages]
+    assert every_file(tmp_path / "fork") == every_file(tmp_path / "spawn")
+
+
+def test_rendered_pages_report_their_digest(tmp_path):
+    site, _ = pipeline.load_site(FIXTURE)
+    written = render_pages(site, TEMPLATES, plan(site), tmp_path, jobs=1)
+    for page in written:
+        assert hashlib.sha256((tmp_path / page.path).read_bytes()).hexdigest() == page.digest
+
+
+def test_a_template_error_met_by_every_worker_is_reported_once(archive, tmp_path):
+    templates = tmp_path / "templates"
+    shutil.copytree(TEMPLATES, templates)
+    (templates / "claim.html").write_text(
+        '{% extends "base.html" %}\n{% block main %}\n{{ claim.nonexistent }}\n{% endblock %}\n')
+    (tmp_path / "site").mkdir()
+    with pytest.raises(ContentError) as caught:
+        pipeline.build(archive, templates, tmp_path / "site", jobs=2)
+    [diagnostic] = caught.value.diagnostics
+    assert (diagnostic.path, diagnostic.line) == (str(templates / "claim.html"), 3)
+    assert diagnostic.hint == (f"while rendering claims/claim-000000/index.html "
+                               f"and {CLAIMS - 1:,} other pages")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["site", "templates"]
+
+
+def test_interrupted_build_leaves_the_previous_site_whole(archive, one_process, tmp_path):
+    """Ctrl-C while workers write pages: site/ stays as it was and no staging is left."""
+    out = tmp_path / "site"
+    shutil.copytree(archive, tmp_path / "content")
+    pipeline.build(tmp_path / "content", TEMPLATES, out, jobs=1)
+    before = every_file(out)
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "build.py"), "build", "--content", "content",
+         "--templates", str(TEMPLATES), "--jobs", "2"],
+        cwd=tmp_path, start_new_session=True, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not any(len(list(d.glob("claims/*"))) > 20 for d in tmp_path.glob(".site.new-*")):
+            assert process.poll() is None and time.monotonic() < deadline, "build ended too soon"
+            time.sleep(0.01)
+        os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C in a terminal sends
+        process.wait(timeout=60)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+    assert process.returncode != 0
+    assert every_file(out) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["content", "site"]
+
+
+def _run_on_terminal(args: list[str], cwd: Path) -> tuple[int, str]:
+    """Run build.py with its stderr on a pseudo-terminal; return its exit code and stderr."""
+    leader, follower = pty.openpty()
+    process = subprocess.Popen([sys.executable, str(ROOT / "build.py"), *args], cwd=cwd,
+                               stdout=subprocess.DEVNULL, stderr=follower)
+    os.close(follower)
+    seen = b""
+    while True:
+        ready, _, _ = select.select([leader], [], [], 1)
+        if ready:
+            try:
+                chunk = os.read(leader, 4096)
+            except OSError:  # the terminal closed: the process is gone
+                break
+            if not chunk:
+                break
+            seen += chunk
+        elif process.poll() is not None:
+            break
+    os.close(leader)
+    return process.wait(), seen.decode()
+
+
+def test_progress_line_on_a_terminal_only(archive, tmp_path):
+    args = ["build", "--content", str(archive), "--templates", str(TEMPLATES)]
+    code, seen = _run_on_terminal(args, tmp_path)
+    assert code == 0
+    assert "\r\x1b[Kchecking content" in seen
+    assert re.search(r"\r\x1b\[Krendering \d+/[\d,]+ pages", seen)
+    assert "\r\x1b[Kindexing for search" in seen
+    assert seen.endswith("\r\x1b[K")  # the line is cleared before the summary
+
+    piped = subprocess.run([sys.executable, str(ROOT / "build.py"), *args], cwd=tmp_path,
+                           capture_output=True, text=True, check=True)
+    assert piped.stderr == "" and "\r" not in piped.stdout
+
+
+def test_verbose_prints_each_stage_time(archive, tmp_path):
+    built = subprocess.run([sys.executable, str(ROOT / "build.py"), "build", "--verbose",
+                            "--content", str(archive), "--templates", str(TEMPLATES)],
+                           cwd=tmp_path, capture_output=True, text=True, check=True)
+    stages = [line.split(":")[0].strip() for line in built.stderr.splitlines()]
+    assert stages == ["load and check", "plan", "render", "search index", "write"]
+    assert all(line.endswith(" s") for line in built.stderr.splitlines())
+    checked = subprocess.run([sys.executable, str(ROOT / "build.py"), "check", "--verbose",
+                              "--content", str(archive)], capture_output=True, text=True, check=True)
+    assert checked.stderr.startswith("  load and check: ")
