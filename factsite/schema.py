@@ -121,16 +121,30 @@ def _one_or_many(value: object) -> object:
     return [value] if isinstance(value, str) else value
 
 
-Id = Annotated[str, Field(pattern=ID_PATTERN, description="lowercase letters, digits, single hyphens")]
-Text = Annotated[str, Field(min_length=1)]
+# Limits, in characters or entries: far above what a hand-written entry needs, and low
+# enough that every build step stays fast whatever a file holds (a file's size is
+# limited too: see factsite.load).
+ID_LIMIT = 100
+NAME_LIMIT = 300  # names, titles, labels, outlets, roles, venues
+TEXT_LIMIT = 2_000  # a claim, a description
+QUOTE_LIMIT = 5_000  # a quote, its prefix or its suffix
+LIST_LIMIT = 100  # the claimants, passages, relations, topics and updates of one claim
+SCALE_LIMIT = 1_000  # the ratings and the topics of a site
+
+Id = Annotated[str, Field(pattern=ID_PATTERN, max_length=ID_LIMIT,
+                          description="lowercase letters, digits, single hyphens")]
+Name = Annotated[str, Field(min_length=1, max_length=NAME_LIMIT)]
+Text = Annotated[str, Field(min_length=1, max_length=TEXT_LIMIT)]
+Quote = Annotated[str, Field(max_length=QUOTE_LIMIT)]
 
 
 def _ids(min_items: int = 0) -> object:
     """One id or a list of ids: `topics: nato` means `topics: [nato]`."""
-    array = {"type": "array", "items": {"type": "string", "pattern": ID_PATTERN}}
-    return Annotated[list[Id], BeforeValidator(_one_or_many), Field(min_length=min_items),
-                     WithJsonSchema({"anyOf": [{"type": "string", "pattern": ID_PATTERN},
-                                               {**array, "minItems": min_items} if min_items
+    one = {"type": "string", "pattern": ID_PATTERN, "maxLength": ID_LIMIT}
+    array = {"type": "array", "items": one, "maxItems": LIST_LIMIT}
+    return Annotated[list[Id], BeforeValidator(_one_or_many),
+                     Field(min_length=min_items, max_length=LIST_LIMIT),
+                     WithJsonSchema({"anyOf": [one, {**array, "minItems": min_items} if min_items
                                                else array]})]
 
 
@@ -163,7 +177,7 @@ class RatingIn(_Strict):
 
     model_config = ConfigDict(title="Rating")
     id: Id = Field(description="rating id used in claims' 'rating'; quote \"false\"")
-    label: Text = Field(description="shown to readers, e.g. Accurate")
+    label: Name = Field(description="shown to readers, e.g. Accurate")
     description: Text | None = Field(default=None, description="what the verdict means")
 
 
@@ -172,7 +186,7 @@ class TopicIn(_Strict):
 
     model_config = ConfigDict(title="Topic")
     id: Id = Field(description="topic id used in claims' 'topics'")
-    label: Text = Field(description="shown to readers")
+    label: Name = Field(description="shown to readers")
     description: Text | None = Field(default=None, description="shown on the topic page")
 
 
@@ -180,7 +194,7 @@ class PublisherIn(_Strict):
     """Who publishes the site."""
 
     model_config = ConfigDict(title="Publisher")
-    name: Text = Field(description="name of the fact-checking organisation")
+    name: Name = Field(description="name of the fact-checking organisation")
     url: Url | None = Field(default=None, description="its home page")
 
 
@@ -188,7 +202,7 @@ class SiteIn(_Strict):
     """factsite: content/site.yaml, the site itself."""
 
     model_config = ConfigDict(title="factsite site.yaml")
-    title: Text = Field(description="required: the site's name")
+    title: Name = Field(description="required: the site's name")
     description: Text | None = Field(default=None, description="one sentence on what it covers")
     base_url: Annotated[str, AfterValidator(_check_base_url),
                         WithJsonSchema({"type": "string", "format": "uri",
@@ -196,9 +210,9 @@ class SiteIn(_Strict):
         description="required: absolute address the site is published at, ending in '/'")
     language: Language = Field(default="en", description="language of the site, e.g. en")
     publisher: PublisherIn = Field(description="required: {name: ..., url: ...}")
-    ratings: list[RatingIn] = Field(default=[], description="verdict scale, best first")
+    ratings: list[RatingIn] = Field(default=[], max_length=SCALE_LIMIT, description="verdict scale, best first")
     topics: list[TopicIn] = Field(
-        default=[], description="topics claims may use; when empty, any topic id may be used")
+        default=[], max_length=SCALE_LIMIT, description="topics claims may use; when empty, any topic id may be used")
 
 
 class CaptureIn(_Strict):
@@ -216,8 +230,8 @@ class SourceIn(_Strict):
     """factsite: the front matter of content/sources/<id>.txt, an archived source document."""
 
     model_config = ConfigDict(title="factsite source")
-    title: Text = Field(description="required: the headline of the source")
-    outlet: Text | None = Field(default=None, description="the publication, e.g. Sputnik")
+    title: Name = Field(description="required: the headline of the source")
+    outlet: Name | None = Field(default=None, description="the publication, e.g. Sputnik")
     url: Url | None = Field(default=None, description="original address")
     archived_url: Url | None = Field(default=None, description="archive copy")
     published: Date | None = Field(default=None,
@@ -232,9 +246,9 @@ class ClaimantIn(_Strict):
     """factsite: content/claimants/<id>.yaml, a person or organisation that makes claims."""
 
     model_config = ConfigDict(title="factsite claimant")
-    name: Text = Field(description="required: the name as readers should see it")
+    name: Name = Field(description="required: the name as readers should see it")
     kind: Literal["person", "organization"] = Field(description="required: person or organization")
-    role: Text | None = Field(default=None, description="office or function, e.g. Press Secretary")
+    role: Name | None = Field(default=None, description="office or function, e.g. Press Secretary")
     same_as: Url | None = Field(default=None, description="e.g. a Wikidata URL")
     description: Markdown | None = Field(default=None, description="who they are, in Markdown")
 
@@ -244,10 +258,10 @@ class PassageIn(_Strict):
 
     model_config = ConfigDict(title="Passage")
     source: Id = Field(description="required: a source id (content/sources/<id>.txt)")
-    quote: str = Field(description="required: the exact words of the source")
-    prefix: str | None = Field(
+    quote: Quote = Field(description="required: the exact words of the source")
+    prefix: Quote | None = Field(
         default=None, description="text just before the quote, when it occurs more than once")
-    suffix: str | None = Field(
+    suffix: Quote | None = Field(
         default=None, description="text just after the quote, when it occurs more than once")
 
 
@@ -268,9 +282,9 @@ class ClaimIn(_Strict):
         description="required: a claimant id, or a list of claimant ids")
     date: Date = Field(
         description="required: when the claim was made: YYYY, YYYY-MM or YYYY-MM-DD")
-    venue: Text | None = Field(default=None, description="where it was made")
+    venue: Name | None = Field(default=None, description="where it was made")
     passages: list[PassageIn] = Field(
-        min_length=1, description="required, at least one: where the record shows it")
+        min_length=1, max_length=LIST_LIMIT, description="required, at least one: where the record shows it")
     disputes: Ids = Field(default=[], description="claims this one is a counterclaim of: "
                                                   "a claim id, or a list of claim ids")
     supports: Ids = Field(default=[], description="claims this one corroborates: "
@@ -280,14 +294,14 @@ class ClaimIn(_Strict):
     analysis: Markdown | None = Field(default=None,
                                       description="the editors' note, in Markdown")
     published: Date | None = Field(default=None, description="when this entry was published")
-    updates: list[UpdateIn] = Field(default=[], description="corrections log, oldest first")
+    updates: list[UpdateIn] = Field(default=[], max_length=LIST_LIMIT, description="corrections log, oldest first")
 
 
 class PageIn(_Strict):
     """factsite: the front matter of content/pages/<id>.md."""
 
     model_config = ConfigDict(title="factsite page")
-    title: Text = Field(description="required: the page title")
+    title: Name = Field(description="required: the page title")
     description: Text | None = Field(default=None, description="one sentence for search results")
 
 

@@ -190,6 +190,16 @@ class _Checker:
             self.report(doc, loc, f"'{name}' must be a mapping of fields, not {_type_name(value)}")
         elif kind == "too_short" and isinstance(value, list):
             self.report(doc, loc, f"'{name}' needs at least one entry")
+        elif kind == "string_too_long":
+            limit = problem["ctx"]["max_length"]
+            self.report(doc, loc, f"'{name}' is too long: {len(value):,} characters; "
+                                  f"at most {limit:,}",
+                        "quote only the words that record the claim; another passage can "
+                        "record another part" if loc[-1] in ("quote", "prefix", "suffix")
+                        else "shorten it")
+        elif kind == "too_long":
+            limit, count = problem["ctx"]["max_length"], problem["ctx"]["actual_length"]
+            self.report(doc, loc, f"'{name}' has too many entries: {count:,}; at most {limit:,}")
         elif kind == "string_too_short":
             self.report(doc, loc, f"'{name}' must not be empty")
         elif kind == "literal_error":

@@ -124,3 +124,17 @@ def test_line_and_column_count_lines_as_editors_do():
     assert text.line_col(text.text.index("two")) == (2, 1)
     assert text.line_col(text.text.index("still")) == (3, 7)
     assert text.line_col(text.text.index("four")) == (4, 1)
+
+
+def test_origin_agrees_with_a_character_by_character_fold():
+    import random
+    import re
+    rng = random.Random(11)
+    for _ in range(200):
+        text = "".join(rng.choice("ab “”–\n\t\r\u2028 ") for _ in range(rng.randint(0, 40)))
+        expected = []  # every character kept, except whitespace runs: their first
+        for match in re.finditer(r"\s+|\S", text):
+            expected.append(match.start())
+        folded, origin = normalise(text)
+        assert len(folded) == len(origin) == len(expected)
+        assert [origin[i] for i in range(len(origin))] == expected
