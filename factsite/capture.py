@@ -18,6 +18,7 @@ import socket
 import ssl
 import time
 from dataclasses import dataclass
+from typing import BinaryIO, Callable, Iterator, TypeVar
 from urllib.parse import urljoin, urlsplit
 
 from .schema import Invalid
@@ -28,6 +29,7 @@ MAX_REDIRECTS = 10
 USER_AGENT = "factsite-import/0.1 (one fetch by an editor; python build.py import)"
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 _REDIRECTS = (301, 302, 303, 307, 308)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -50,22 +52,23 @@ class _Record:
     id: str
     concurrent_to: str
     date: str
-    raw: bytes  # the record as stored, one gzip member
+    offset: int = 0  # where the record is stored in the archive, and its length there
+    length: int = 0
     status: int = 0
     location: str = ""
     content_type: str = ""
     charset: str | None = None
-    body: bytes | None = None
 
 
-def find_page(data: bytes, url: str | None = None) -> Page:
-    """The HTML page captured in the WARC ``data``: the one at ``url``, else the first.
+def find_page(archive: BinaryIO, url: str | None = None) -> Page:
+    """The HTML page captured in the WARC ``archive``: the one at ``url``, else the first.
 
     Redirects recorded in the archive are followed. Raises :class:`Invalid`
     when the archive cannot be read, has no such page, records an error
-    response or a redirect loop, or the page is not HTML.
+    response or a redirect loop, or the page is not HTML. Only the records
+    of that page are read into memory, so archives of whole sites are fine.
     """
-    records = _read_records(data)
+    records = _scan(archive)
     responses: dict[str, _Record] = {}
     for record in records:
         if record.kind == "response":
@@ -104,50 +107,67 @@ def find_page(data: bytes, url: str | None = None) -> Page:
                       "save the document and import the file: "
                       "python build.py import FILE --url URL")
     ids = {r.id for r in chain}
-    kept = [r.raw for r in records if r.id in ids
-            or (r.kind == "request" and r.concurrent_to in ids)]
-    return Page(page.uri, page.date, page.body or b"", page.charset, b"".join(kept))
+    kept = [r for r in records if r.id in ids or (r.kind == "request" and r.concurrent_to in ids)]
+    return _reading(lambda: Page(page.uri, page.date, _body(archive, page), page.charset,
+                                 b"".join(_stored(archive, r) for r in kept)))
 
 
-def _read_records(data: bytes) -> list[_Record]:
-    from warcio.archiveiterator import ArchiveIterator
+def _reading(read: Callable[[], T]) -> T:
+    """``read()``, with warcio's and the file's errors as :class:`Invalid`."""
     from warcio.exceptions import ArchiveLoadFailed
 
-    compressed = data[:2] == b"\x1f\x8b"
-    records = []
-    seen = 0
     try:
-        iterator = ArchiveIterator(io.BytesIO(data), check_digests=False)
-        for record in iterator:
-            seen += 1
-            if record.rec_type not in ("response", "request"):
-                continue
-            headers = record.rec_headers
-            item = _Record(record.rec_type, headers.get_header("WARC-Target-URI") or "",
-                           headers.get_header("WARC-Record-ID") or "",
-                           headers.get_header("WARC-Concurrent-To") or "",
-                           _warc_date(headers.get_header("WARC-Date") or ""), b"")
-            http_headers = record.http_headers
-            if item.kind == "response" and http_headers is not None:
-                item.status = int(http_headers.get_statuscode() or 0)
-                item.location = (http_headers.get_header("Location") or "").strip()
-                content_type = http_headers.get_header("Content-Type") or ""
-                item.content_type = content_type.split(";")[0].strip().lower()
-                item.charset = _charset(content_type)
-                if 200 <= item.status < 300 and _is_html(item):
-                    item.body = record.content_stream().read()
-            iterator.read_to_end(record)
-            offset, length = iterator.get_record_offset(), iterator.get_record_length()
-            raw = data[offset:offset + length]
-            item.raw = raw if compressed else gzip.compress(raw + b"\r\n\r\n", mtime=0)
-            records.append(item)
-    except (ArchiveLoadFailed, OSError, EOFError, ValueError, IndexError) as error:
+        return read()
+    except (ArchiveLoadFailed, OSError, EOFError, ValueError, IndexError, StopIteration) as error:
         raise Invalid(f"cannot read the web archive: {error}",
                       "the file may be damaged or not a WARC") from None
-    if not seen:  # warcio reads a damaged gzip stream as an empty one
+
+
+def _scan(archive: BinaryIO) -> list[_Record]:
+    """Every record's headers and place in the archive; no payload is kept."""
+    records = _reading(lambda: list(_records(archive)))
+    if not records:  # warcio reads a damaged gzip stream as an empty one
         raise Invalid("cannot read the web archive: no WARC record in it",
                       "the file may be damaged or not a WARC")
     return records
+
+
+def _records(archive: BinaryIO) -> Iterator[_Record]:
+    from warcio.archiveiterator import ArchiveIterator
+
+    archive.seek(0)
+    iterator = ArchiveIterator(archive, check_digests=False)
+    for record in iterator:
+        headers = record.rec_headers
+        item = _Record(record.rec_type, headers.get_header("WARC-Target-URI") or "",
+                       headers.get_header("WARC-Record-ID") or "",
+                       headers.get_header("WARC-Concurrent-To") or "",
+                       _warc_date(headers.get_header("WARC-Date") or ""))
+        http_headers = record.http_headers
+        if item.kind == "response" and http_headers is not None:
+            item.status = int(http_headers.get_statuscode() or 0)
+            item.location = (http_headers.get_header("Location") or "").strip()
+            content_type = http_headers.get_header("Content-Type") or ""
+            item.content_type = content_type.split(";")[0].strip().lower()
+            item.charset = _charset(content_type)
+        iterator.read_to_end(record)
+        item.offset, item.length = iterator.get_record_offset(), iterator.get_record_length()
+        yield item
+
+
+def _body(archive: BinaryIO, record: _Record) -> bytes:
+    """The payload of the response stored at ``record.offset``, decoded from its transfer."""
+    from warcio.archiveiterator import ArchiveIterator
+
+    archive.seek(record.offset)
+    return next(iter(ArchiveIterator(archive, check_digests=False))).content_stream().read()
+
+
+def _stored(archive: BinaryIO, record: _Record) -> bytes:
+    """The record's bytes as stored in the archive, as one gzip member."""
+    archive.seek(record.offset)
+    raw = archive.read(record.length)
+    return raw if raw[:2] == b"\x1f\x8b" else gzip.compress(raw + b"\r\n\r\n", mtime=0)
 
 
 def _is_html(record: _Record) -> bool:

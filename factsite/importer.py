@@ -11,6 +11,7 @@ It never overwrites a file, and writes nothing when anything fails.
 from __future__ import annotations
 
 import hashlib
+import io
 import re
 import unicodedata
 from dataclasses import dataclass, replace
@@ -104,7 +105,7 @@ def _extract(original: str, url: str | None) -> tuple[extract.Extracted, capture
     """The document's text and metadata, and for a WARC or URL the page's capture."""
     scheme = urlsplit(original).scheme.lower()
     if scheme in ("http", "https"):
-        page = capture.find_page(capture.fetch(original), original)
+        page = capture.find_page(io.BytesIO(capture.fetch(original)), original)
         return _from_page(page), page
     if len(scheme) > 1:  # one letter: a Windows drive
         raise Invalid(f"cannot import a {scheme}: address", "give an http(s) URL or a file")
@@ -117,14 +118,15 @@ def _extract(original: str, url: str | None) -> tuple[extract.Extracted, capture
                       "import a saved web page (.html, .htm), a PDF (.pdf), a web archive "
                       "(.warc, .warc.gz) or an http(s) URL")
     try:
+        if kind == "warc":  # read where needed: an archive of a whole site can be large
+            with path.open("rb") as archive:
+                page = capture.find_page(archive, url)
+            return _from_page(page), page
         data = path.read_bytes()
     except FileNotFoundError:
         raise Invalid(f"no such file: {original}") from None
     except OSError as error:
         raise Invalid(f"cannot read {original}: {error.strerror or error}") from None
-    if kind == "warc":
-        page = capture.find_page(data, url)
-        return _from_page(page), page
     return (extract.html(data, url=url) if kind == "html" else extract.pdf(data)), None
 
 
