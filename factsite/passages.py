@@ -12,6 +12,7 @@ from __future__ import annotations
 import bisect
 import re
 from dataclasses import dataclass
+from difflib import SequenceMatcher
 from functools import cached_property
 from urllib.parse import quote as percent_encode
 
@@ -44,8 +45,16 @@ class EmptyQuote(AnchorError):
     pass
 
 
+@dataclass(frozen=True)
+class Closest:
+    """The passage most like a quote that was not found, and how they differ in words."""
+
+    span: Span
+    differences: tuple[str, ...]  # e.g. "the quote has 'arms' where the source has 'weapons'"
+
+
 class NotFound(AnchorError):
-    def __init__(self, closest: Span | None):
+    def __init__(self, closest: Closest | None):
         super().__init__("quote not found")
         self.closest = closest
 
@@ -143,32 +152,65 @@ class SourceText:
             return False
         return True
 
-    def closest(self, quote: str) -> Span | None:
-        """The passage most like ``quote``, widened to whole words, or None if nothing is alike."""
+    def closest(self, quote: str) -> Closest | None:
+        """The passage most like ``quote``, as whole words, and how the two differ;
+        None if nothing is alike.
+
+        Bounded cost: only the first :data:`CLOSEST_QUOTE_CHARS` characters of the
+        quote are compared, and in a long source only the windows around the quote's
+        rarest words (see :func:`_windows`).
+        """
         folded, origin = self._folded
-        needle = fold(quote)
+        needle = fold(quote[:4 * CLOSEST_QUOTE_CHARS])  # a bound on the folding, too
+        if len(needle) > CLOSEST_QUOTE_CHARS:
+            needle = needle[:CLOSEST_QUOTE_CHARS].rsplit(" ", 1)[0]
         if not folded.strip() or not needle:
             return None
-        if len(needle) >= len(folded):
-            if fuzz.partial_ratio(folded, needle) < 40:
-                return None
-            start, end = 0, len(folded)
-        else:
-            alignment = fuzz.partial_ratio_alignment(needle, folded)
-            if alignment is None or alignment.score < 40:
-                return None
-            start, end = alignment.dest_start, alignment.dest_end
+        best = None
+        for low, high in _windows(needle, folded):
+            window = folded[low:high]
+            if len(needle) >= len(window):
+                score, start, end = fuzz.ratio(window, needle), 0, len(window)
+            else:
+                alignment = fuzz.partial_ratio_alignment(needle, window)
+                score, start, end = alignment.score, alignment.dest_start, alignment.dest_end
+            if best is None or score > best[0]:
+                best = (score, low + start, low + end)
+        if best is None or best[0] < 40:
+            return None
+        _, start, end = best
         while start > 0 and not folded[start - 1].isspace():
             start -= 1
         while end < len(folded) and not folded[end].isspace():
             end += 1
-        while start < end and folded[start].isspace():
-            start += 1
-        while end > start and folded[end - 1].isspace():
-            end -= 1
-        if start >= end:
+        words = [(origin[a], origin[b - 1] + 1, w) for a, b, w in _tokens(folded, start, end)]
+        quoted = _tokens(needle, 0, len(needle))
+        if not words or not quoted:
             return None
-        return Span(origin[start], origin[end - 1] + 1)
+        opcodes = SequenceMatcher(None, [w.lower() for _, _, w in quoted],
+                                  [w.lower() for _, _, w in words], autojunk=False).get_opcodes()
+        # Source words before the quote's first and after its last are no difference.
+        if len(opcodes) > 1 and opcodes[0][0] == "insert":
+            opcodes = opcodes[1:]
+        if len(opcodes) > 1 and opcodes[-1][0] == "insert":
+            opcodes = opcodes[:-1]
+        first, last = words[opcodes[0][3]], words[opcodes[-1][4] - 1]  # in the original text
+        differences = []
+        for kind, i1, i2, j1, j2 in opcodes:
+            if kind != "equal":
+                differences.append(_difference(kind, (needle, quoted, i1, i2),
+                                               (self.text, words, j1, j2)))
+                continue
+            k = 0  # equal but for case: name each run of words whose case differs
+            while k < i2 - i1:
+                m = k
+                while m < i2 - i1 and quoted[i1 + m][2] != words[j1 + m][2]:
+                    m += 1
+                if m > k:
+                    differences.append(_difference("case", (needle, quoted, i1 + k, i1 + m),
+                                                   (self.text, words, j1 + k, j1 + m)))
+                k = m + 1
+        return Closest(Span(first[0], last[1]), tuple(differences))
 
     def context(self, span: Span, width: int = 160) -> tuple[str, str]:
         """About ``width`` characters of text before and after ``span``, cut at word
@@ -225,6 +267,82 @@ class SourceText:
     @cached_property
     def _lines(self) -> Lines:
         return Lines(self.text)
+
+
+class Corpus:
+    """Every source's folded text in one string, built once, to tell in which other
+    source a quote that is not in its own occurs: one substring search per quote."""
+
+    def __init__(self, texts: dict[str, SourceText]):
+        self.texts = texts
+        self.ids = sorted(texts)
+        self.starts: list[int] = []
+        parts, position = [], 0
+        for source_id in self.ids:
+            self.starts.append(position)
+            parts.append(texts[source_id]._folded[0])
+            position += len(parts[-1]) + 1
+        self.folded = "\0".join(parts)  # NUL never occurs in content: no match spans two
+
+    def find(self, quote: str) -> list[tuple[str, Span]]:
+        """(source id, span) of the first occurrence of ``quote`` in each source holding it."""
+        needle = fold(quote)
+        found: list[tuple[str, Span]] = []
+        index = self.folded.find(needle) if needle else -1
+        while index != -1:
+            at = bisect.bisect_right(self.starts, index) - 1
+            source_id = self.ids[at]
+            origin = self.texts[source_id]._folded[1]
+            local = index - self.starts[at]
+            found.append((source_id, Span(origin[local], origin[local + len(needle) - 1] + 1)))
+            next_source = self.starts[at + 1] if at + 1 < len(self.starts) else len(self.folded)
+            index = self.folded.find(needle, next_source)
+        return found
+
+
+CLOSEST_QUOTE_CHARS = 300  # of a quote not found, compared with the source for the hint
+_LONG_SOURCE = 100_000  # folded characters beyond which only windows are compared
+_TOKEN = re.compile(r"\w+(?:'\w+)*|[^\w\s]")
+
+
+def _windows(needle: str, folded: str) -> list[tuple[int, int]]:
+    """Where in ``folded`` to look for ``needle``: all of it when short; else the
+    neighbourhoods of the occurrences of the needle's rarest words (at most 20)."""
+    if len(folded) <= _LONG_SOURCE:
+        return [(0, len(folded))]
+    counted = [(folded.count(word), word) for word in {w for w in needle.split() if len(w) > 3}]
+    counted = sorted(c for c in counted if c[0])[:3]
+    windows = []
+    for _, word in counted:
+        index = folded.find(word)
+        while index != -1 and len(windows) < 20:
+            windows.append((max(0, index - len(needle)), index + 2 * len(needle)))
+            index = folded.find(word, index + 1)
+    return windows
+
+
+def _tokens(text: str, start: int, end: int) -> list[tuple[int, int, str]]:
+    """Words and punctuation marks of ``text[start:end]`` with their offsets in ``text``."""
+    return [(m.start(), m.end(), m.group()) for m in _TOKEN.finditer(text, start, end)]
+
+
+Run = tuple[str, list[tuple[int, int, str]], int, int]  # text, its tokens, tokens i:j
+
+
+def _text(run: Run) -> str:
+    text, tokens, i, j = run
+    return " ".join(text[tokens[i][0]:tokens[j - 1][1]].split()) if i < j else ""
+
+
+def _difference(kind: str, quote: Run, source: Run) -> str:
+    ours, theirs = _text(quote), _text(source)
+    if kind == "case":
+        return f"the quote has '{ours}' where the source has '{theirs}' (only the case differs)"
+    if kind == "replace":
+        return f"the quote has '{ours}' where the source has '{theirs}'"
+    if kind == "delete":
+        return f"the quote has '{ours}', which the source does not"
+    return f"the source has '{theirs}', which the quote leaves out"
 
 
 FRAGMENT_MAX_WORDS = 12

@@ -24,7 +24,8 @@ from . import model as m
 from .diagnostics import Diagnostic, errors
 from .load import COLLECTIONS, Document, YamlPath
 from .markdown import render_markdown
-from .passages import Ambiguous, ContextMismatch, EmptyQuote, NotFound, SourceText, Span
+from .passages import (Ambiguous, ContextMismatch, Corpus, EmptyQuote, NotFound, SourceText,
+                       Span)
 from .suggest import FIELD_SYNONYMS, closest, did_you_mean, listing
 from .schema import (ID_PATTERN, MODELS, PLACEHOLDER, CaptureIn, ClaimIn, Invalid, SiteIn,
                      parse_date, suggest_id)
@@ -36,6 +37,7 @@ RESERVED_PAGE_IDS = frozenset({
     "feed", "sitemap", "robots", "404", "index", "pagefind",
 })
 
+DIFFERENCES_SHOWN = 3  # word differences a 'quote not found' hint names
 # Kinds an editor adds with `python build.py new KIND ID`: one file per entity.
 NEW_KINDS = frozenset(kind for kind, _ in COLLECTIONS.values())
 
@@ -78,6 +80,7 @@ class _Checker:
         self.known_ids: dict[str, set[str]] = defaultdict(set)
         self.source_texts: dict[str, SourceText] = {}
         self.source_docs: dict[str, Document] = {}
+        self.corpus: Corpus | None = None  # built at the first quote not found
         self.spans: dict[tuple[str, int], Span] = {}
         self.markdown: dict[tuple[str, YamlPath], Markup] = {}
 
@@ -270,12 +273,8 @@ class _Checker:
             self.report(doc, here + ("quote",), "quote is empty",
                         "copy the exact words from the source")
         except NotFound as missing:
-            hint = "nothing in the source is close to it"
-            if missing.closest:
-                line, col = self.source_line_col(passage.source, missing.closest.start)
-                excerpt = _shorten(text.text[missing.closest.start:missing.closest.end])
-                hint = f"closest passage ({source_path}:{line}:{col}): \"{excerpt}\""
-            self.report(doc, here + ("quote",), f"quote not found in {source_path}", hint)
+            self.report(doc, here + ("quote",), f"quote not found in {source_path}",
+                        self.not_found_hint(passage, missing))
         except Ambiguous as ambiguous:
             lines = _line_list(self.source_line_col(passage.source, s.start)
                                for s in ambiguous.occurrences)
@@ -298,6 +297,35 @@ class _Checker:
                         f"prefix/suffix match none of the occurrences of the quote in "
                         f"{source_path} ({lines})",
                         "copy the words just before (prefix) or after (suffix) the quote exactly")
+
+    def not_found_hint(self, passage: Any, missing: NotFound) -> str:
+        """Where else the quote is, else the closest passage and how the quote differs."""
+        if self.corpus is None:
+            self.corpus = Corpus(self.source_texts)
+        elsewhere = [(s, span) for s, span in self.corpus.find(passage.quote)
+                     if s != passage.source]
+        if elsewhere:
+            source_id, span = elsewhere[0]
+            line, col = self.source_line_col(source_id, span.start)
+            others = (f" (and in {len(elsewhere) - 1} other source"
+                      f"{'s' if len(elsewhere) > 2 else ''})" if len(elsewhere) > 1 else "")
+            return (f"found in {self.source_docs[source_id].path}:{line}:{col}{others} — "
+                    f"did you mean 'source: {source_id}'?")
+        closest = missing.closest
+        if closest is None:
+            return "nothing in the source is close to it"
+        text = self.source_texts[passage.source].text
+        line, col = self.source_line_col(passage.source, closest.span.start)
+        excerpt = _shorten(text[closest.span.start:closest.span.end])
+        hint = (f"closest passage ({self.source_docs[passage.source].path}:{line}:{col}): "
+                f"\"{excerpt}\"")
+        shown = closest.differences[:DIFFERENCES_SHOWN]
+        if shown:
+            hint += "; " + "; ".join(shown)
+        if len(closest.differences) > len(shown):
+            more = len(closest.differences) - len(shown)
+            hint += f"; and {more} more difference{'s' if more > 1 else ''}"
+        return hint
 
     def source_line_col(self, source_id: str, offset: int) -> tuple[int, int]:
         """Line and column in the source *file* of a character of its text."""

@@ -61,7 +61,7 @@ def test_breaking_a_demo_quote_names_file_line_and_closest_passage(tmp_path, mon
     source = "content/sources/2022-01-16-kaliningrad-weapons.txt"
     assert capsys.readouterr().err == (
         f"{claim.relative_to(tmp_path)}:7:12: error: quote not found in {source}\n"
-        f"  hint: closest passage ({source}:8:1): \"“Russia will not discuss with anyone the "
+        f"  hint: closest passage ({source}:8:2): \"Russia will not discuss with anyone the "
         "withdrawal of any missiles, any weapons from Kaliningrad, since Kaliningrad is the "
-        "territory of Russia,”\"\n"
+        "territory of Russia\"; the quote has 'all' where the source has 'any'\n"
         "check failed: 1 error\n")

@@ -1,7 +1,7 @@
 import pytest
 
 from factsite.passages import (
-    Ambiguous, ContextMismatch, EmptyQuote, NotFound, SourceText, Span, fold, normalise,
+    Ambiguous, ContextMismatch, Corpus, EmptyQuote, NotFound, SourceText, Span, fold, normalise,
 )
 
 TEXT = "“Russia will not discuss it,” he said.\nThe talks — held in Geneva — ended.\n\nThe talks ended."
@@ -56,13 +56,15 @@ def test_empty_and_blank_quotes_are_refused():
 def test_quote_longer_than_the_source_is_not_found_and_hints_the_whole_text():
     with pytest.raises(NotFound) as caught:
         SourceText("short text").anchor("short text that goes on and on")
-    assert caught.value.closest == Span(0, 10)
+    assert caught.value.closest.span == Span(0, 10)
+    assert caught.value.closest.differences == (
+        "the quote has 'that goes on and on', which the source does not",)
 
 
 def test_not_found_hints_the_closest_passage_widened_to_words():
     with pytest.raises(NotFound) as caught:
         SourceText(TEXT).anchor("The talks - held in Genf - ended")
-    assert quoted(TEXT, caught.value.closest).startswith("The talks — held in Geneva")
+    assert quoted(TEXT, caught.value.closest.span).startswith("The talks — held in Geneva")
 
 
 def test_nothing_alike_gives_no_hint():
@@ -138,3 +140,40 @@ def test_origin_agrees_with_a_character_by_character_fold():
         folded, origin = normalise(text)
         assert len(folded) == len(origin) == len(expected)
         assert [origin[i] for i in range(len(origin))] == expected
+
+
+def test_closest_passage_names_word_differences():
+    source = SourceText("Russia will not discuss the withdrawal of any weapons from Kaliningrad.")
+    with pytest.raises(NotFound) as caught:
+        source.anchor("russia will not discuss the withdrawal of any arms from Kaliningrad")
+    closest = caught.value.closest
+    assert quoted(source.text, closest.span) == (
+        "Russia will not discuss the withdrawal of any weapons from Kaliningrad")
+    assert closest.differences == (
+        "the quote has 'russia' where the source has 'Russia' (only the case differs)",
+        "the quote has 'arms' where the source has 'weapons'")
+
+
+def test_closest_passage_names_missing_and_extra_words_in_the_source_s_own_typography():
+    source = SourceText("He said: “We will not discuss Kaliningrad with anyone at all.”")
+    with pytest.raises(NotFound) as caught:
+        source.anchor('He said "We will surely not discuss Kaliningrad with anyone')
+    assert caught.value.closest.differences == (
+        "the source has ':', which the quote leaves out",
+        "the quote has 'surely', which the source does not")
+
+
+def test_closest_passage_of_a_huge_quote_compares_only_its_start():
+    source = SourceText("alpha beta gamma delta " * 10)
+    with pytest.raises(NotFound) as caught:
+        source.anchor("alpha beta gamma delta epsilon " * 200_000)
+    assert caught.value.closest.span.start == 0
+
+
+def test_corpus_finds_a_quote_in_each_source_once_and_never_across_two():
+    texts = {"a": SourceText("one two three"), "b": SourceText("four “five” six five"),
+             "c": SourceText("three four")}
+    corpus = Corpus(texts)
+    assert corpus.find('"five"') == [("b", Span(5, 11))]
+    assert corpus.find("three") == [("a", Span(8, 13)), ("c", Span(0, 5))]
+    assert corpus.find("three four") == [("c", Span(0, 10))]
