@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """factsite command line: python build.py [build|check|serve|new|schema|import] [options].
 
-Exit codes: 0 success, 1 content errors, 2 usage errors.
+Exit codes: 0 success, 1 content errors, 2 usage errors, 70 a bug in factsite, 130 Ctrl-C.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from factsite import importer, pipeline, scaffold, serve
 from factsite.diagnostics import FORMATS, ContentError, summary
 from factsite.schema import Invalid, json_schema_files, override_base_url
 
-EXIT_OK, EXIT_CONTENT, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_CONTENT, EXIT_USAGE, EXIT_BUG, EXIT_INTERRUPTED = 0, 1, 2, 70, 130
 VERBS = ("build", "check", "serve", "new", "schema", "import")
 
 
@@ -35,6 +35,22 @@ def main(argv: list[str] | None = None) -> int:
         if args.debug:
             raise
         return EXIT_CONTENT
+    except KeyboardInterrupt:  # Ctrl-C: a build removes its staging directory first
+        out = getattr(args, "out", None)
+        print(f"interrupted; {out}/ unchanged" if args.command == "build" else "interrupted",
+              file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as error:
+        if args.debug:
+            raise
+        if isinstance(error, OSError) and error.strerror:  # the disk, not factsite
+            print(f"build.py {args.command}: error: {error.filename or ''}"
+                  f"{': ' if error.filename else ''}{error.strerror}", file=sys.stderr)
+            return EXIT_CONTENT
+        print(f"build.py {args.command}: internal error: {type(error).__name__}: {error}\n"
+              "  hint: this is a bug in factsite, not a problem in your content or templates; "
+              "--debug shows the traceback", file=sys.stderr)
+        return EXIT_BUG
 
 
 def _build(args: argparse.Namespace) -> int:
@@ -201,7 +217,8 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="build.py",
         description="Build and check a factsite fact-check site.",
-        epilog="exit codes: 0 ok, 1 content errors, 2 usage errors",
+        epilog="exit codes: 0 ok, 1 content errors, 2 usage errors, 70 a bug in factsite, "
+               "130 interrupted",
     )
     verbs = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     verbs.add_parser("build", parents=[common], help="check content and write the site (default)",

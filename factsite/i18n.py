@@ -12,9 +12,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import yaml
 from markupsafe import Markup, escape
 
+from .diagnostics import ContentError, Diagnostic
+from .load import load_yaml
 from .model import PartialDate
 
 FALLBACK = "en"
@@ -31,6 +32,10 @@ def plural_category(language: str, n: int) -> str:
     return "one" if n == 1 else "other"
 
 
+class MissingTranslation(LookupError):
+    """A template asked for a message no translation file has."""
+
+
 class Translations:
     def __init__(self, language: str, messages: dict[str, Any], fallback: dict[str, Any]):
         self.language = language
@@ -42,6 +47,7 @@ class Translations:
 
     @classmethod
     def load(cls, directory: Path, language: str) -> Translations:
+        """Read the fallback and the language's file; raises ContentError for a broken one."""
         fallback = _read(directory / f"{FALLBACK}.yaml")
         for candidate in (language, language.split("-")[0]):
             file = directory / f"{candidate}.yaml"
@@ -54,7 +60,8 @@ class Translations:
             return self.messages[key]
         if key in self.fallback:
             return self.fallback[key]
-        raise KeyError(f"no translation for '{key}' in {self.language}.yaml or {FALLBACK}.yaml")
+        raise MissingTranslation(
+            f"no translation for '{key}' in {self.language}.yaml or {FALLBACK}.yaml")
 
     def text(self, key: str, **values: Any) -> Markup:
         """The message with ``values`` filled in, HTML-escaped unless already markup."""
@@ -85,5 +92,25 @@ class Translations:
 
 
 def _read(file: Path) -> dict[str, Any]:
-    with file.open(encoding="utf-8") as handle:
-        return yaml.safe_load(handle) or {}
+    """A translation file, read with content's YAML 1.2 loader; its problems at their lines."""
+    try:
+        document = load_yaml(file, "translations")
+    except FileNotFoundError:
+        raise ContentError([Diagnostic(str(file), 1, 1, "translation file not found",
+                                       f"the theme needs {file.name}: every other language "
+                                       "falls back to it")]) from None
+    data = document.data
+    if not isinstance(data, dict):
+        raise ContentError([Diagnostic(str(file), 1, 1, "a translation file maps message keys "
+                                                        "to text", "write 'key: text' lines")])
+    problems = []
+    for key, value in data.items():
+        if not (isinstance(value, str)
+                or isinstance(value, list) and all(isinstance(v, str) for v in value)
+                or isinstance(value, dict) and all(isinstance(v, str) for v in value.values())):
+            problems.append(Diagnostic(str(file), *document.mark((key,)),
+                                       f"'{key}' must be text, a list of texts or plural forms",
+                                       'e.g. \'{one: "{n} claim", other: "{n} claims"}\''))
+    if problems:
+        raise ContentError(problems)
+    return data

@@ -21,7 +21,7 @@ from typing import Any, Mapping
 
 import yaml
 
-from .diagnostics import Diagnostic, Lines
+from .diagnostics import ContentError, Diagnostic, Lines
 
 YamlPath = tuple[str | int, ...]
 Mark = tuple[int, int]  # 1-based line and column in the file
@@ -134,6 +134,18 @@ def load_content(content_dir: Path) -> tuple[list[Document], list[Diagnostic]]:
                 ))
             # else: deleted since it was listed (an editor saving): as if never there
     return documents, diagnostics
+
+
+def load_yaml(file: Path, kind: str) -> Document:
+    """A YAML file outside content/ (the theme's translations), read as strictly as content.
+
+    Raises ContentError at the file for any problem, FileNotFoundError if it is missing.
+    """
+    try:
+        return load_file(file, kind)
+    except _Problem as problem:
+        raise ContentError([Diagnostic(str(file), *problem.mark, problem.message,
+                                       problem.hint)]) from None
 
 
 def load_file(file: Path, kind: str) -> Document:

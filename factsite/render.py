@@ -29,7 +29,7 @@ import jinja2
 
 from . import export
 from .diagnostics import ContentError, Diagnostic
-from .i18n import Translations
+from .i18n import MissingTranslation, Translations
 from .model import Claim, PartialDate, Site
 from .write import write_file
 
@@ -142,7 +142,7 @@ class Renderer:
                 str(self.templates_dir / page.template), 1, 1,
                 f"template not found: {error.name}",
                 f"templates are read from {self.templates_dir}")]) from None
-        except (jinja2.UndefinedError, KeyError) as error:
+        except (jinja2.UndefinedError, MissingTranslation) as error:
             message = error.message if isinstance(error, jinja2.UndefinedError) else error.args[0]
             path, line = self._failing_template_line(page.template)
             raise ContentError([Diagnostic(path, line, 1, f"template error: {message}",
@@ -157,7 +157,7 @@ class Renderer:
         found = (self._template_path(fallback), 1)
         root = str(self.templates_dir.resolve())
         while tb is not None:
-            filename = tb.tb_frame.f_code.co_filename
+            filename = os.path.realpath(tb.tb_frame.f_code.co_filename)  # also for --templates DIR
             if filename.startswith(root):
                 found = (str(self.templates_dir / Path(filename).relative_to(root)), tb.tb_lineno)
             tb = tb.tb_next
@@ -192,6 +192,7 @@ def render_pages(site: Site, templates_dir: Path, pages: Sequence[Page], staging
     ones receive the site pickled and plan it again, so ``pages`` must then be
     ``plan(site)`` (entities pickle only as part of their site).
     """
+    Translations.load(Path(templates_dir) / "i18n", site.language)  # broken: stop before forking
     total = len(pages)
     jobs = jobs or (os.cpu_count() or 1 if total >= 4 * CHUNK else 1)
     chunks = [range(start, min(start + CHUNK, total)) for start in range(0, total, CHUNK)]

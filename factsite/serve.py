@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import json
 import logging
 import mimetypes
 import os
@@ -36,7 +37,7 @@ from tornado.httpserver import HTTPServer
 from tornado.ioloop import PeriodicCallback
 from tornado.netutil import bind_sockets
 from tornado.routing import Matcher, Rule
-from tornado.websocket import WebSocketHandler
+from tornado.websocket import WebSocketClosedError, WebSocketHandler
 from tornado.wsgi import WSGIContainer
 
 from . import pipeline
@@ -278,6 +279,28 @@ class _LiveReloadSocket(LiveReloadHandler):
     """livereload's websocket, for this server's own pages only (livereload takes any origin)."""
 
     check_origin = WebSocketHandler.check_origin
+
+    def on_message(self, message: str | bytes) -> None:
+        """livereload's handshake, for well-formed messages; anything else closes the socket.
+
+        A broken or hostile client is its own problem: nothing is logged for it.
+        """
+        try:
+            data = json.loads(message)
+        except ValueError:  # not JSON, or not UTF-8
+            data = None
+        if not (isinstance(data, dict) and isinstance(data.get("command"), str)
+                and isinstance(data.get("url", ""), str)):
+            self.close(1003, "not a livereload message")
+            return
+        super().on_message(message)
+
+    def send_message(self, message: dict) -> None:
+        """Send, or forget a page that went away without closing its socket."""
+        try:
+            self.write_message(json.dumps(message))
+        except WebSocketClosedError:
+            self.on_close()
 
     @classmethod
     def reload_pages(cls) -> None:

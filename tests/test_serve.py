@@ -11,6 +11,7 @@ import re
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import threading
@@ -421,6 +422,56 @@ def _edit_under_a_browser(server: Server) -> set[str]:
         finally:
             browser.close()
     return origins
+
+
+def _websocket(server: Server) -> socket.socket:
+    """A livereload websocket opened by hand, so that it can misbehave as no library would."""
+    connection = socket.create_connection(("127.0.0.1", server.port), timeout=TIMEOUT)
+    host = f"127.0.0.1:{server.port}"
+    connection.sendall(
+        f"GET /livereload HTTP/1.1\r\nHost: {host}\r\nOrigin: http://{host}\r\n"
+        "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        .encode())
+    answer = b""
+    while b"\r\n\r\n" not in answer:
+        answer += connection.recv(4096)
+    assert answer.startswith(b"HTTP/1.1 101")
+    return connection
+
+
+def _frame(payload: bytes, opcode: int = 1) -> bytes:
+    """One client frame (masked, as clients must, with a zero key: the payload as it is)."""
+    return bytes([0x80 | opcode, 0x80 | len(payload)]) + b"\0\0\0\0" + payload
+
+
+def test_serve_logs_nothing_for_misbehaving_livereload_clients(server):
+    """Malformed messages, and pages that vanish without closing their websocket, are the
+    clients' business: no traceback, and the server keeps serving."""
+    before = len(server.stderr)
+    for payload, opcode in [(b"not json", 1), (b"[1, 2]", 1), (b'{"command": 5}', 1),
+                            (b"null", 1), (b"{}", 1), (b'{"command": "info"}', 1),
+                            (b"\xff\xfe", 2), (b"\xff\xfe", 1)]:
+        connection = _websocket(server)
+        connection.sendall(_frame(payload, opcode))
+        time.sleep(0.05)
+        connection.close()
+    dropped = []
+    for _ in range(3):  # pages that say hello, then vanish without a closing frame
+        connection = _websocket(server)
+        connection.sendall(_frame(b'{"command": "hello"}'))
+        connection.sendall(_frame(b'{"command": "info", "url": "http://x/"}'))
+        connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        dropped.append(connection)
+    time.sleep(0.2)
+    for connection in dropped:
+        connection.close()  # a reset, as when a laptop sleeps or a tab crashes
+    claim = server.content / CLAIM
+    claim.write_text(claim.read_text().replace("claim: ", "claim: Still ", 1))  # reload: sends
+    server.page_once("/claims/opens-2023/", lambda text: "Still " in text)
+    time.sleep(0.5)
+    assert server.request("/")[0] == 200
+    assert "".join(server.stderr[before:]) == ""
 
 
 def test_serve_stops_cleanly_on_ctrl_c(server):
