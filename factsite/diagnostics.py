@@ -170,14 +170,18 @@ def format_json(diagnostics: Iterable[Diagnostic]) -> str:
 FORMATS = {"text": format_text, "github": format_github, "json": format_json}
 
 
-def format_overlay(diagnostics: Iterable[Diagnostic]) -> str:
+def format_overlay(diagnostics: Iterable[Diagnostic], *, built: bool = True) -> str:
     """The terminal text as the HTML the dev server lays over every page until the next good build.
 
+    ``built``: whether the pages under it are a good build; when nothing was ever
+    built, saying so rather than "the last good build" over a bare page.
     Self-contained (inline styles; no script, link or image) and announced as an
     alert; ``<details>`` lets the reader fold it away without JavaScript.
     """
     diagnostics = sorted(diagnostics)
     return _OVERLAY.format(summary=html.escape(f"build failed: {summary(diagnostics)}"),
+                           under="This is the last good build." if built
+                           else "Nothing has been built yet.",
                            text=html.escape(format_text(diagnostics)))
 
 
@@ -191,7 +195,7 @@ _OVERLAY = (
     '<details open style="display:block">'
     '<summary style="display:list-item;cursor:pointer;color:#8c1d18;font-weight:bold;'
     'font-size:1.125rem">{summary}</summary>'
-    '<p style="margin:0.5rem 0">This is the last good build. Fix the problems below and save:'
+    '<p style="margin:0.5rem 0">{under} Fix the problems below and save:'
     " the page reloads by itself.</p>"
     '<pre style="margin:0;padding:0.75rem;background:#fff;color:#1a1a1a;border:1px solid #767676;'
     'white-space:pre-wrap;overflow-wrap:anywhere;font:14px/1.45 ui-monospace,monospace">'

@@ -348,7 +348,7 @@ class DevServer:
             self.site.overlay = None
             self.on_built(result)
             return
-        self.site.overlay = format_overlay(diagnostics)
+        self.site.overlay = format_overlay(diagnostics, built=(self.out / MARKER).is_file())
         self.on_failed(diagnostics)
 
     def poll(self) -> None:

@@ -244,6 +244,28 @@ def test_rebuild_keeps_the_last_good_site_and_reports_every_failure(content, tmp
     assert "ZeroDivisionError" in dev.site.overlay
 
 
+def test_overlay_claims_a_last_good_build_only_when_there_is_one(content, tmp_path):
+    (content / CLAIM).write_text("claim: [")
+    dev = serve.DevServer(content, TEMPLATES, tmp_path / "site",
+                          on_built=lambda result: None, on_failed=lambda diagnostics: None)
+    dev.rebuild()  # nothing was ever built: a bare page under the errors
+    status, _, body = get(dev.site, "/")
+    page = BeautifulSoup(body, "html.parser")
+    assert status == 404 and page.find(id="factsite-overlay")
+    assert page.find(id="factsite-overlay").p.get_text() == (
+        "Nothing has been built yet. Fix the problems below and save: "
+        "the page reloads by itself.")
+    shutil.copy(FIXTURE / CLAIM, content / CLAIM)
+    dev.rebuild()
+    (content / CLAIM).write_text("claim: [")
+    dev.rebuild()
+    status, _, body = get(dev.site, "/")
+    assert status == 200
+    assert BeautifulSoup(body, "html.parser").find(id="factsite-overlay").p.get_text() == (
+        "This is the last good build. Fix the problems below and save: "
+        "the page reloads by itself.")
+
+
 def test_serve_reports_a_busy_port_as_a_usage_error(capsys):
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
