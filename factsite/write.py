@@ -2,18 +2,24 @@
 
 Pages stream into the staging directory as they render (render workers write
 there through :func:`write_file`); site/ is replaced only when the whole build
-has succeeded. A build that fails or is interrupted removes its staging
-directory and leaves the previous site/ untouched.
+has succeeded, in one atomic exchange on Linux. A build that fails or is
+interrupted removes its staging directory and leaves the previous site/
+untouched; one killed outright leaves it for the next build to remove.
 """
 
 from __future__ import annotations
 
+import ctypes
+import errno
+import functools
 import os
+import re
 import shutil
+import sys
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 from .diagnostics import ContentError, Diagnostic
 
@@ -49,10 +55,12 @@ def staged(out: Path, static_dir: Path | None) -> Iterator[Path]:
 
     When the block succeeds the staging directory becomes ``out``; when it raises
     (or is interrupted), the staging directory is removed and ``out`` stays as it was.
+    Staging directories that builds killed outright left behind are removed first.
     """
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.new-", dir=out.parent))
+    _remove_stale(out)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.new-{os.getpid()}-", dir=out.parent))
     try:
         if static_dir is not None and static_dir.is_dir():
             shutil.copytree(static_dir, staging / "static", dirs_exist_ok=True)
@@ -78,12 +86,80 @@ def count_files(out: Path) -> int:
 
 
 def _swap(staging: Path, out: Path) -> None:
+    """Put ``staging`` in the place of ``out`` in one step where the system can, then remove
+    the old site. Elsewhere two renames leave a moment without ``out``."""
     os.chmod(staging, 0o755)
-    if not out.exists():
+    if not os.path.lexists(out):
         staging.rename(out)
         return
-    retired = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
-    retired.rmdir()
-    out.rename(retired)
-    staging.rename(out)
-    shutil.rmtree(retired, ignore_errors=True)
+    if exchange(staging, out):
+        retired = staging  # now holds the previous site
+    else:
+        retired = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-{os.getpid()}-", dir=out.parent))
+        retired.rmdir()
+        out.rename(retired)
+        staging.rename(out)
+    try:
+        shutil.rmtree(retired, ignore_errors=True)
+    except KeyboardInterrupt:  # the new site is in place; a later build removes the rest
+        pass
+
+
+_RENAME_EXCHANGE = 2  # linux/fs.h
+_AT_FDCWD = -100
+
+
+@functools.cache
+def _renameat2() -> Callable[..., int] | None:
+    if sys.platform != "linux":
+        return None
+    try:
+        return getattr(ctypes.CDLL(None, use_errno=True), "renameat2", None)  # glibc >= 2.28
+    except OSError:
+        return None
+
+
+def exchange(a: Path, b: Path) -> bool:
+    """Swap two paths atomically (Linux ``renameat2`` with ``RENAME_EXCHANGE``).
+
+    False, with nothing changed, where the C library, kernel or file system has no
+    such call; any other failure raises OSError.
+    """
+    renameat2 = _renameat2()
+    if renameat2 is None:
+        return False
+    if renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP):
+        return False
+    raise OSError(code, os.strerror(code), str(a), None, str(b))
+
+
+def _remove_stale(out: Path) -> None:
+    """Remove the staging and retired directories of builds that no longer run.
+
+    Each is named after its build's process id (``.site.new-<pid>-…``), so one whose
+    process is gone (killed while indexing, say) is known to be abandoned.
+    """
+    pattern = re.compile(rf"\.{re.escape(out.name)}\.(?:new|old)-(\d+)-\w+")
+    try:
+        entries = list(os.scandir(out.parent))
+    except OSError:
+        return
+    for entry in entries:
+        match = pattern.fullmatch(entry.name)
+        if match and entry.is_dir(follow_symlinks=False) and not _running(int(match.group(1))):
+            shutil.rmtree(entry.path, ignore_errors=True)
+
+
+def _running(pid: int) -> bool:
+    if pid == os.getpid() or os.name != "posix":  # elsewhere os.kill would end the process
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # another user's process: running
+        return True
+    return True
