@@ -64,6 +64,7 @@ def _rating(rating: Rating) -> dict[str, Any]:
         "ratingValue": best - rating.position + 1,
         "bestRating": best,
         "worstRating": 1,
+        "name": rating.label,
         "alternateName": rating.label,
     }
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from functools import cached_property
 from typing import Any
+from urllib.parse import urlsplit
 
 from markupsafe import Markup
 
@@ -58,6 +59,11 @@ class Rating:
     description: str | None
     position: int  # 1 = best
     scale_size: int
+    claims: tuple[Claim, ...] = ()
+
+    @property
+    def url(self) -> str:
+        return f"ratings/{self.id}/"
 
 
 @_entity
@@ -138,6 +144,11 @@ class Source:
     @property
     def url(self) -> str:
         return f"sources/{self.id}/"
+
+    @property
+    def cited_by(self) -> tuple[Claim, ...]:
+        """The claims citing this source, each once, in the order of their first passage."""
+        return tuple(dict.fromkeys(p.claim for p in self.citations))
 
     @property
     def direction(self) -> str:
@@ -267,11 +278,26 @@ class Claim:
         return max((u.date for u in self.updates), key=lambda d: d.sort_key,
                    default=self.first_published)
 
+    @cached_property
+    def relations(self) -> dict[str, tuple[Claim, ...]]:
+        """The claims directly linked to this one by how they relate to it, each claim once.
+
+        Keys: disputed_by, disputes, supported_by, supports; a claim linked two ways is
+        listed under the first of these.
+        """
+        seen: set[Claim] = set()
+        groups = {}
+        for relation, others in (("disputed_by", self.disputed_by), ("disputes", self.disputes),
+                                 ("supported_by", self.supported_by), ("supports", self.supports)):
+            groups[relation] = tuple(c for c in others if c not in seen)
+            seen.update(others)
+        return groups
+
     def chronological(self) -> tuple[Any, ...]:
         return self.date.sort_key, self.id
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class ThreadNode:
     """A claim in a dispute thread, with how it relates to the claim above it."""
 
@@ -282,9 +308,15 @@ class ThreadNode:
     def __repr__(self) -> str:
         return f"<ThreadNode {self.claim.id}>"
 
-    @property
+    @cached_property
     def size(self) -> int:
         return 1 + sum(child.size for child in self.children)
+
+    @cached_property
+    def holds_disputes(self) -> bool:
+        """Whether any link in the thread is a dispute (else it only holds supports)."""
+        return any(child.relation in ("disputes", "disputed_by") or child.holds_disputes
+                   for child in self.children)
 
 
 def build_threads(claims: tuple[Claim, ...]) -> tuple[ThreadNode, ...]:
@@ -352,10 +384,25 @@ class Site:
     sources: tuple[Source, ...]
     claims: tuple[Claim, ...]  # chronological
     pages: tuple[Page, ...]
+    page_size: int = 50  # claims per page of a listing
+    feed_size: int = 50  # entries in feed.xml
 
     def absolute(self, url: str) -> str:
         """A site-relative URL made absolute under ``base_url`` (canonical links, feeds)."""
         return self.base_url + url
+
+    def tag_uri(self, url: str, date: PartialDate) -> str:
+        """A ``tag:`` URI (RFC 4151) for the page at ``url``: an id that outlives base_url.
+
+        Its authority is the publisher's domain (else the site's), with the date it named
+        the page first.
+        """
+        authority = urlsplit(self.publisher.url or self.base_url).hostname or "localhost"
+        return f"tag:{authority},{date.iso}:{url}"
+
+    @cached_property
+    def disputed_count(self) -> int:
+        return sum(1 for c in self.claims if c.is_disputed)
 
     @cached_property
     def threads(self) -> tuple[ThreadNode, ...]:
@@ -367,7 +414,7 @@ class Site:
         return tuple(sorted(((c, u) for c in self.claims for u in c.updates),
                             key=lambda cu: (cu[1].date.sort_key, cu[0].id), reverse=True))
 
-    @property
+    @cached_property
     def latest_claims(self) -> tuple[Claim, ...]:
         return tuple(sorted(self.claims, key=lambda c: (c.date.sort_key, c.id), reverse=True))
 
@@ -426,3 +473,53 @@ def link(obj: Any, **references: Any) -> None:
     """Set back-references on a frozen entity while the site is being assembled."""
     for name, value in references.items():
         object.__setattr__(obj, name, value)
+
+
+@dataclass(frozen=True)
+class Pagination:
+    """One page of a listing: the items it shows and the way to the listing's other pages.
+
+    Page 1 is at the listing's own URL, page N at ``<listing>page/N/``.
+    """
+
+    items: tuple[Any, ...]
+    number: int  # 1-based
+    count: int  # pages in the listing
+    listing_url: str
+
+    def url_of(self, number: int) -> str:
+        return self.listing_url if number == 1 else f"{self.listing_url}page/{number}/"
+
+    @property
+    def url(self) -> str:
+        return self.url_of(self.number)
+
+    @property
+    def prev_url(self) -> str | None:
+        return self.url_of(self.number - 1) if self.number > 1 else None
+
+    @property
+    def next_url(self) -> str | None:
+        return self.url_of(self.number + 1) if self.number < self.count else None
+
+    @property
+    def links(self) -> tuple[int | None, ...]:
+        """Page numbers to link: the first, the last and two either side; None marks a gap."""
+        shown = sorted({1, self.count, *range(max(1, self.number - 2),
+                                              min(self.count, self.number + 2) + 1)})
+        links: list[int | None] = []
+        for n in shown:
+            if links and n - links[-1] == 2:  # a gap of one page: show it rather than "…"
+                links.append(n - 1)
+            elif links and n - links[-1] > 2:
+                links.append(None)
+            links.append(n)
+        return tuple(links)
+
+
+def paginate(items: tuple[Any, ...] | list[Any], listing_url: str, size: int,
+             ) -> tuple[Pagination, ...]:
+    """``items`` cut into pages of ``size``; an empty listing still has its first page."""
+    count = max(1, -(-len(items) // size))
+    return tuple(Pagination(tuple(items[(n - 1) * size:n * size]), n, count, listing_url)
+                 for n in range(1, count + 1))

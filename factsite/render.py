@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, replace
 from functools import partial
 from itertools import groupby
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterable, Iterator, Sequence
 from urllib.parse import urlsplit
 
 import jinja2
@@ -30,7 +30,7 @@ import jinja2
 from . import export
 from .diagnostics import ContentError, Diagnostic
 from .i18n import MissingTranslation, Translations
-from .model import Claim, PartialDate, Site
+from .model import Claim, PartialDate, Site, ThreadNode, paginate
 from .write import write_file
 
 
@@ -45,6 +45,7 @@ class Page:
     context: dict[str, Any] = field(default_factory=dict)
     output: str = ""  # file under site/; derived from url when empty
     produce: Callable[[], str] | None = None
+    lastmod: PartialDate | None = None  # the latest date a claim it shows was published or updated
 
     @property
     def path(self) -> str:
@@ -57,29 +58,47 @@ class Page:
 
 
 def plan(site: Site) -> list[Page]:
-    """Every file of the site with the objects its template shows."""
-    pages = [
-        Page("", "index.html", {"claims": site.latest_claims}),
-        Page("timeline/", "timeline.html", {"months": _by_month(site.claims)}),
-        Page("threads/", "threads.html"),
-        Page("search/", "search.html", {"claims": site.latest_claims}),
-    ]
-    pages += [Page(c.url, "claim.html", {"claim": c, "jsonld": export.claim_jsonld(c, site)})
-              for c in site.claims]
-    pages += [Page(c.url, "claimant.html", {"claimant": c}) for c in site.claimants]
-    pages += [Page(s.url, "source.html", {"source": s}) for s in site.sources]
-    pages += [Page(t.url, "topic.html", {"topic": t}) for t in site.topics]
+    """Every file of the site with the objects its template shows.
+
+    Listings are cut into pages of ``site.page_size`` claims (:class:`Pagination`);
+    each page is an independent object, so pages render in any order.
+    """
+    size = site.page_size
+    threads, thread_urls = _thread_pages(site.threads, size)
+    months = _by_month(site.claims)
+    pages = _listing("", "index.html", site.latest_claims, size)
+    pages.append(Page("timeline/", "timeline.html", {"months": _month_index(months)},
+                      lastmod=_latest(site.claims)))
+    linked = [(month, month_url(month)) for month, _ in months]
+    for n, (month, claims) in enumerate(months):
+        neighbours = {"previous_month": linked[n - 1] if n else None,
+                      "next_month": linked[n + 1] if n + 1 < len(months) else None}
+        pages += _listing(month_url(month), "month.html", claims, size, month=month, **neighbours)
+    pages += threads
+    pages.append(Page("search/", "search.html"))
+    pages += [Page(c.url, "claim.html", {"claim": c, "jsonld": export.claim_jsonld(c, site),
+                                         "thread_url": thread_urls.get(c.thread.claim.id)
+                                         if c.thread else None},
+                   lastmod=c.last_updated) for c in site.claims]
+    for claimant in site.claimants:
+        pages += _listing(claimant.url, "claimant.html", claimant.claims, size, claimant=claimant)
+    pages += [Page(s.url, "source.html", {"source": s}, lastmod=_latest(s.cited_by))
+              for s in site.sources]
+    pages += _listing("sources/", "sources.html", site.sources, size)
+    for topic in site.topics:
+        pages += _listing(topic.url, "topic.html", topic.claims, size, topic=topic)
+    for rating in site.ratings:
+        pages += _listing(rating.url, "rating.html", rating.claims, size, rating=rating)
     pages += [Page(p.url, "corrections.html" if p.id == "corrections" else "page.html",
                    {"page": p, "corrections": site.corrections}) for p in site.pages]
     if not any(p.id == "corrections" for p in site.pages):
         pages.append(Page("corrections/", "corrections.html",
                           {"page": None, "corrections": site.corrections}))
-    pages += _sitemaps([p.url for p in pages if p.in_sitemap])
+    pages += _sitemaps([(p.url, p.lastmod) for p in pages if p.in_sitemap])
     pages += [
         Page("", "404.html", {"root": urlsplit(site.base_url).path}, output="404.html"),
-        Page("", "feed.xml", {"claims": _newest_first(site.claims),
-                              "updated": max((c.last_updated for c in site.claims),
-                                             key=lambda d: d.sort_key, default=None)},
+        Page("", "feed.xml", {"claims": _newest_first(site.claims)[:site.feed_size],
+                              "updated": _latest(site.claims)},
              output="feed.xml"),
         Page("", "robots.txt", output="robots.txt"),
         Page("", None, output="claims.json", produce=partial(export.claims_json, site)),
@@ -89,9 +108,68 @@ def plan(site: Site) -> list[Page]:
     return pages
 
 
-def _sitemaps(urls: list[str]) -> list[Page]:
+def _listing(url: str, template: str, items: tuple[Any, ...] | list[Any], size: int,
+             **context: Any) -> list[Page]:
+    """The pages of a listing of claims (or sources), each with its :class:`Pagination`."""
+    return [Page(p.url, template, {**context, "pagination": p},
+                 lastmod=_latest(c for c in p.items if isinstance(c, Claim)))
+            for p in paginate(items, url, size)]
+
+
+def _thread_pages(threads: tuple[ThreadNode, ...], size: int,
+                  ) -> tuple[list[Page], dict[str, str]]:
+    """Threads packed whole onto pages of at most ``size`` claims (a larger thread gets a
+    page of its own), and the address of each thread by the id of its first claim."""
+    groups: list[list[ThreadNode]] = [[]]
+    held = 0
+    for thread in threads:
+        if groups[-1] and held + thread.size > size:
+            groups.append([])
+            held = 0
+        groups[-1].append(thread)
+        held += thread.size
+    pages, urls = [], {}
+    for pagination in paginate(groups, "threads/", 1):
+        [group] = pagination.items
+        pagination = replace(pagination, items=tuple(group))
+        for thread in group:
+            urls[thread.claim.id] = f"{pagination.url}#thread-{thread.claim.id}"
+        pages.append(Page(pagination.url, "threads.html", {"pagination": pagination},
+                          lastmod=_latest(c for t in group for c in _thread_claims(t))))
+    return pages, urls
+
+
+def _thread_claims(node: ThreadNode) -> Iterator[Claim]:
+    yield node.claim
+    for child in node.children:
+        yield from _thread_claims(child)
+
+
+def month_url(month: PartialDate) -> str:
+    """``timeline/2022/01/``; claims dated by year only are at ``timeline/2022/``."""
+    return f"timeline/{month.year:04d}/" + (f"{month.month:02d}/" if month.month else "")
+
+
+def _by_month(claims: tuple[Claim, ...]) -> list[tuple[PartialDate, list[Claim]]]:
+    """Claims grouped by month, oldest first; a year-only date heads its year."""
+    return [(month, list(group)) for month, group in
+            groupby(claims, key=lambda c: PartialDate(c.date.year, c.date.month))]
+
+
+def _month_index(months: list[tuple[PartialDate, list[Claim]]],
+                 ) -> list[tuple[int, list[tuple[PartialDate, int, str]]]]:
+    """(year, [(month, claims in it, its URL)]) for the timeline's index."""
+    return [(year, [(month, len(claims), month_url(month)) for month, claims in group])
+            for year, group in groupby(months, key=lambda mc: mc[0].year)]
+
+
+def _latest(claims: Iterable[Claim]) -> PartialDate | None:
+    return max((c.last_updated for c in claims), key=lambda d: d.sort_key, default=None)
+
+
+def _sitemaps(entries: list[tuple[str, PartialDate | None]]) -> list[Page]:
     """One sitemap.xml, or an index of sitemap-N.xml files when there are too many URLs."""
-    chunks = [urls[i:i + SITEMAP_LIMIT] for i in range(0, len(urls), SITEMAP_LIMIT)] or [[]]
+    chunks = [entries[i:i + SITEMAP_LIMIT] for i in range(0, len(entries), SITEMAP_LIMIT)] or [[]]
     if len(chunks) == 1:
         return [Page("", "sitemap.xml", {"urls": chunks[0]}, output="sitemap.xml")]
     parts = [Page("", "sitemap.xml", {"urls": chunk}, output=f"sitemap-{n}.xml")
@@ -103,12 +181,6 @@ def _sitemaps(urls: list[str]) -> list[Page]:
 
 def _newest_first(claims: tuple[Claim, ...]) -> list[Claim]:
     return sorted(claims, key=lambda c: (c.first_published.sort_key, c.id), reverse=True)
-
-
-def _by_month(claims: tuple[Claim, ...]) -> list[tuple[PartialDate, list[Claim]]]:
-    """Claims grouped by month, oldest first; a year-only date heads its year."""
-    return [(month, list(group)) for month, group in
-            groupby(claims, key=lambda c: PartialDate(c.date.year, c.date.month))]
 
 
 class Renderer:

@@ -117,6 +117,15 @@ def suggest_id(raw: str) -> str:
     return "-".join(re.findall(r"[a-z0-9]+", raw.lower())) or "my-id"
 
 
+def _count(value: object) -> object:
+    """A positive whole number, written plainly (YAML numbers reach us as text)."""
+    if isinstance(value, str):
+        if not re.fullmatch(r"[1-9][0-9]{0,5}", value.strip()):
+            raise Invalid(f"'{value}' is not a whole number from 1 to 999999", "write e.g. 50")
+        return int(value)
+    return value
+
+
 def _one_or_many(value: object) -> object:
     return [value] if isinstance(value, str) else value
 
@@ -150,6 +159,8 @@ def _ids(min_items: int = 0) -> object:
 
 Ids = _ids()
 OneOrMoreIds = _ids(min_items=1)
+Count = Annotated[int, BeforeValidator(_count),
+                  WithJsonSchema({"type": "integer", "minimum": 1, "maximum": 999999})]
 Date = Annotated[str, AfterValidator(_check_date),
                  WithJsonSchema({"type": "string", "pattern": r"^\d{4}(-\d{2}(-\d{2})?)?$",
                                  "description": "YYYY, YYYY-MM or YYYY-MM-DD"})]
@@ -213,6 +224,10 @@ class SiteIn(_Strict):
     ratings: list[RatingIn] = Field(default=[], max_length=SCALE_LIMIT, description="verdict scale, best first")
     topics: list[TopicIn] = Field(
         default=[], max_length=SCALE_LIMIT, description="topics claims may use; when empty, any topic id may be used")
+    page_size: Count = Field(
+        default=50, description="claims per page of every listing (home, timeline, topics, ...)")
+    feed_size: Count = Field(
+        default=50, description="entries in feed.xml, the latest first")
 
 
 class CaptureIn(_Strict):

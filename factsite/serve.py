@@ -380,6 +380,9 @@ def serve(sockets: list[socket.socket], host: str, dev: DevServer) -> None:
     sys.stdout.reconfigure(line_buffering=True)  # one line per rebuild, even into a pipe
     logging.getLogger("tornado.access").setLevel(logging.ERROR)  # no line per request
 
+    if dev.base_url is None:  # the site's own addresses (404 page, canonical links) point here
+        dev.base_url = f"http://{shown}:{port}/"
+
     async def run() -> None:
         HTTPServer(application(dev.site, host)).add_sockets(sockets)
         dev.rebuild()

@@ -31,10 +31,12 @@ from .schema import (ID_PATTERN, MODELS, PLACEHOLDER, CaptureIn, ClaimIn, Invali
                      parse_date, suggest_id)
 
 _ID = re.compile(ID_PATTERN)
+# Google's advice for ClaimReview's claimReviewed: longer text is cut in search results.
+CLAIM_REVIEWED_LIMIT = 75
 # Page ids that would collide with generated sections or files.
 RESERVED_PAGE_IDS = frozenset({
     "claims", "claimants", "sources", "topics", "timeline", "search", "static", "threads",
-    "feed", "sitemap", "robots", "404", "index", "pagefind",
+    "feed", "sitemap", "robots", "404", "index", "pagefind", "ratings", "page",
 })
 
 DIFFERENCES_SHOWN = 3  # word differences a 'quote not found' hint names
@@ -375,7 +377,8 @@ class _Checker:
 
 
 def unused(site: m.Site, checked: Checked) -> list[Diagnostic]:
-    """Warnings for what nothing uses: uncited sources, claimants without claims."""
+    """Warnings for what nothing uses (uncited sources, claimants without claims) and for
+    rated claims without analysis or too long for a ClaimReview."""
     parsed = checked.parsed
     found = []
     for source in site.sources:
@@ -392,6 +395,12 @@ def unused(site: m.Site, checked: Checked) -> list[Diagnostic]:
             found.append(_diagnostic(parsed["claim"][claim.id][0], ("rating",),
                                      "rated claim has no analysis",
                                      "explain the verdict in 'analysis' for readers",
+                                     severity="warning"))
+        if claim.rating and len(claim.text) > CLAIM_REVIEWED_LIMIT:
+            found.append(_diagnostic(parsed["claim"][claim.id][0], ("claim",),
+                                     f"rated claim is {len(claim.text)} characters long; search "
+                                     f"engines show at most {CLAIM_REVIEWED_LIMIT} of a reviewed claim",
+                                     f"shorten it to {CLAIM_REVIEWED_LIMIT} characters or fewer",
                                      severity="warning"))
     return found
 
@@ -442,6 +451,7 @@ def assemble(checked: Checked) -> m.Site:
     supported_by: dict[str, list[m.Claim]] = defaultdict(list)
     by_claimant: dict[str, list[m.Claim]] = defaultdict(list)
     by_topic: dict[str, list[m.Claim]] = defaultdict(list)
+    by_rating: dict[str, list[m.Claim]] = defaultdict(list)
     for doc, c in claim_entries:
         claim = claims[doc.id]
         passages = []
@@ -465,6 +475,8 @@ def assemble(checked: Checked) -> m.Site:
             by_claimant[claimant_id].append(claim)
         for topic_id in dict.fromkeys(c.topics):
             by_topic[topic_id].append(claim)
+        if c.rating:
+            by_rating[c.rating].append(claim)
     for claim in claims.values():
         m.link(claim,
                disputed_by=_chronological(disputed_by[claim.id]),
@@ -480,6 +492,8 @@ def assemble(checked: Checked) -> m.Site:
         m.link(claimant, claims=_chronological(by_claimant[claimant.id]))
     for topic in topics.values():
         m.link(topic, claims=_chronological(by_topic[topic.id]))
+    for rating in ratings.values():
+        m.link(rating, claims=_chronological(by_rating[rating.id]))
 
     pages = tuple(
         m.Page(doc.id, p.title, p.description, markdown[(doc.path, ())])
@@ -490,7 +504,7 @@ def assemble(checked: Checked) -> m.Site:
         site_in.title, site_in.description, site_in.base_url, site_in.language, publisher,
         tuple(ratings.values()), tuple(topics.values()),
         tuple(claimants.values()), tuple(sources.values()),
-        ordered, pages,
+        ordered, pages, site_in.page_size, site_in.feed_size,
     )
 
 

@@ -45,15 +45,19 @@ def sentence(n: int) -> str:
             f"reached {n * 7 % 997} million in year {2000 + n % 23}.")
 
 
-def generate(content: Path, claims: int) -> None:
-    """Write a valid archive of ``claims`` claims into the (new) directory ``content``."""
+def generate(content: Path, claims: int, *, years: int = 23, settings: str = "") -> None:
+    """Write a valid archive of ``claims`` claims into the (new) directory ``content``.
+
+    Claims are dated over ``years`` years from 2000, every month of each; ``settings``
+    are more lines of site.yaml (e.g. ``page_size: 10``).
+    """
     rng = random.Random(claims)
     sources, claimants = max(1, claims // 5), max(1, claims // 10)
     content.mkdir(parents=True)
     (content / "site.yaml").write_text(
         "title: Generated archive\nbase_url: https://example.org/archive/\nlanguage: en\n"
-        "publisher: {name: Bench Desk, url: 'https://example.org/'}\n"
-        "ratings:\n  - {id: accurate, label: Accurate}\n  - {id: misleading, label: Misleading}\n"
+        "publisher: {name: Bench Desk, url: 'https://example.org/'}\n" + settings
+        + "ratings:\n  - {id: accurate, label: Accurate}\n  - {id: misleading, label: Misleading}\n"
         "  - {id: \"false\", label: \"False\"}\n", encoding="utf-8")
     for folder in ("sources", "claimants", "claims", "pages"):
         (content / folder).mkdir()
@@ -75,7 +79,7 @@ def generate(content: Path, claims: int) -> None:
         (content / f"claims/claim-{n:06}.yaml").write_text(
             f"claim: Project {n} cost {n * 7 % 997} million.\n"
             f"claimant: person-{n % claimants:05}\n"
-            f"date: {2000 + n % 23}-{n % 12 + 1:02}-{n % 28 + 1:02}\n"
+            f"date: {2000 + n % years}-{n % 12 + 1:02}-{n % 28 + 1:02}\n"
             f"passages:\n  - source: source-{n // 5 % sources:05}\n"
             f"    quote: {sentence(n)}\n"
             f"topics: [{TOPICS[n % 40]}, {TOPICS[(n * 7 + 3) % 40]}]\n"

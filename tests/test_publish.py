@@ -12,6 +12,7 @@ import extruct
 import feedparser
 import pytest
 
+import build
 from factsite import pipeline, render
 from factsite.export import spreadsheet_safe
 from factsite.passages import SourceText, encode_fragment_text
@@ -47,7 +48,8 @@ def test_rated_claim_carries_a_claimreview(fixture_site):
                                 "url": "https://example.org/"}
     assert review["datePublished"] == "2021-05-01"
     assert review["reviewRating"] == {"@type": "Rating", "ratingValue": 2, "bestRating": 3,
-                                      "worstRating": 1, "alternateName": "Misleading"}
+                                      "worstRating": 1, "name": "Misleading",
+                                      "alternateName": "Misleading"}
     item = review["itemReviewed"]
     assert item["@type"] == "Claim"
     assert item["author"] == {"@type": "Person", "name": "Ana Lima",
@@ -171,8 +173,17 @@ def test_feed_parses_and_lists_claims_newest_first(fixture_site, tmp_path):
     assert (updated.published, updated.updated) == ("2021-05-01T00:00:00Z", "2021-05-02T00:00:00Z")
     plain = by_link["https://example.org/harbour/claims/opens-2023/"]
     assert plain.published == plain.updated == "2021-04-15T00:00:00Z"
-    assert [a.name for a in by_link["https://example.org/harbour/claims/bridge-costs-40-million/"]
-            .authors] == ["Ana Lima", "City Press Office"]
+    # The author of an entry is the fact-checker that published it, not the claimant.
+    assert [(a.name, a.href) for a in by_link[
+        "https://example.org/harbour/claims/bridge-costs-40-million/"].authors] == [
+        ("Fixture Desk", "https://example.org/")]
+    # Entry ids are tag: URIs on the publisher's domain, so they outlive a new base_url.
+    assert [e.id for e in feed.entries] == [
+        "tag:example.org,2021-05-01:claims/bridge-opens-2022/",
+        "tag:example.org,2021-04-15:claims/opens-2023/",
+        "tag:example.org,2021-03:claims/bridge-costs-40-million/",
+        "tag:example.org,2021:claims/not-before-2024/",
+    ]
     again = pipeline.build(FIXTURE, TEMPLATES, tmp_path / "again")
     assert (tmp_path / "again" / "feed.xml").read_bytes() == (out / "feed.xml").read_bytes()
     assert again.site.claims
@@ -185,7 +196,14 @@ def test_sitemap_lists_every_page_with_absolute_urls(fixture_site):
     locs = [u.find(f"{SITEMAP_NS}loc").text for u in root]
     pages = sorted(p.relative_to(out).as_posix() for p in out.rglob("index.html"))
     expected = sorted("https://example.org/harbour/" + p.removesuffix("index.html") for p in pages)
-    assert sorted(locs) == expected and len(locs) == len(set(locs)) == 17
+    assert sorted(locs) == expected and len(locs) == len(set(locs)) == 24
+    lastmod = {u.find(f"{SITEMAP_NS}loc").text: getattr(u.find(f"{SITEMAP_NS}lastmod"), "text", None)
+               for u in root}
+    base = "https://example.org/harbour/"
+    assert lastmod[base + "claims/bridge-opens-2022/"] == "2021-05-02"  # its update
+    assert lastmod[base + "claims/opens-2023/"] == "2021-04-15"  # published, never updated
+    assert lastmod[base] == "2021-05-02"  # the latest of the claims it lists
+    assert lastmod[base + "about/"] is None  # no claim on it
 
 
 def test_sitemap_is_split_into_an_index_past_the_limit(tmp_path, monkeypatch):
@@ -194,9 +212,9 @@ def test_sitemap_is_split_into_an_index_past_the_limit(tmp_path, monkeypatch):
     index = ET.parse(tmp_path / "site" / "sitemap.xml").getroot()
     assert index.tag == f"{SITEMAP_NS}sitemapindex"
     parts = [s.find(f"{SITEMAP_NS}loc").text for s in index]
-    assert parts == [f"https://example.org/harbour/sitemap-{n}.xml" for n in range(1, 6)]
-    counts = [len(ET.parse(tmp_path / "site" / f"sitemap-{n}.xml").getroot()) for n in range(1, 6)]
-    assert counts == [4, 4, 4, 4, 1]
+    assert parts == [f"https://example.org/harbour/sitemap-{n}.xml" for n in range(1, 7)]
+    counts = [len(ET.parse(tmp_path / "site" / f"sitemap-{n}.xml").getroot()) for n in range(1, 7)]
+    assert counts == [4, 4, 4, 4, 4, 4]
 
 
 def test_robots_txt_names_the_sitemap(fixture_site):
@@ -309,3 +327,17 @@ def test_corrections_page_is_generated_when_content_has_none(fixture_site):
     assert html.h1.get_text() == "Corrections"
     assert [a["href"] for a in html.find("ol", class_="updates-log").find_all("a")] == [
         "../claims/bridge-opens-2022/"]
+
+
+def test_a_rated_claim_too_long_for_claimreview_is_a_warning(content, tmp_path, monkeypatch, capsys):
+    claim = content / "claims" / "opens-2023.yaml"
+    long = "The bridge will open in 2023, once the council has approved the final budget."
+    claim.write_text(claim.read_text(encoding="utf-8").replace(
+        "The bridge will open in 2023.", long), encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
+    assert build.main(["check"]) == 0
+    assert capsys.readouterr().err == (
+        f"content/claims/opens-2023.yaml:1:8: warning: rated claim is {len(long)} characters long;"
+        " search engines show at most 75 of a reviewed claim\n"
+        "  hint: shorten it to 75 characters or fewer\n")

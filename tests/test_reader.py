@@ -60,7 +60,8 @@ def test_a_russian_site_speaks_russian(content, tmp_path):
     html = soup(tmp_path / "site" / "claims" / "bridge-opens-2022" / "index.html")
     assert html.html["lang"] == "ru"
     facts = html.find("dl", class_="facts")
-    assert [dt.get_text() for dt in facts.find_all("dt")][:2] == ["Автор", "Дата"]
+    # The hidden ": " keeps term and value apart in search excerpts ("Дата: 3 марта").
+    assert [dt.get_text() for dt in facts.find_all("dt")][:2] == ["Автор: ", "Дата: "]
     assert facts.find("time").get_text() == "3 марта 2021 г."
     assert html.find("a", href="#counterclaims").get_text() == "2 опровержения"
 
@@ -82,27 +83,59 @@ def test_quotes_carry_the_language_and_direction_of_their_source(content, tmp_pa
 
 # -- dispute threads ------------------------------------------------------------------------
 
-def test_claim_page_shows_the_whole_connected_thread(tmp_path):
+def test_claim_page_lists_each_related_claim_once_and_links_its_thread(tmp_path):
     from tests.conftest import FIXTURE
     result = pipeline.build(FIXTURE, TEMPLATES, tmp_path / "site")
     [thread] = result.site.threads
     assert thread.claim.id == "not-before-2024"  # the earliest claim of the group
-    assert thread.size == 4
-    # bridge-costs-40-million only supports bridge-opens-2022, yet its page shows
-    # the counterclaims two steps away.
+    assert thread.size == 4 and thread.holds_disputes
+    # bridge-costs-40-million only supports bridge-opens-2022: its page shows that one
+    # claim, once, and links to the whole thread where the counterclaims are.
     html = soup(tmp_path / "site" / "claims" / "bridge-costs-40-million" / "index.html")
-    tree = html.find("section", attrs={"aria-labelledby": "thread"}).find("ul", class_="thread-tree")
-    shown = [p.get_text(" ", strip=True) for p in tree.find_all("p", class_="thread-claim")]
+    titles = [h.get_text(strip=True) for h in html.select("main .claim-card-title")]
+    assert titles == ["The bridge will open in 2022, on time and on budget."]
+    link = html.find("p", class_="thread-link").a
+    assert (link["href"], link.get_text()) == (
+        "../../threads/#thread-not-before-2024", "See the whole dispute thread (4 claims)")
+    threads = soup(tmp_path / "site" / "threads" / "index.html")
+    block = threads.find("section", id="thread-not-before-2024")
+    assert block.find(class_="kicker").get_text() == "Dispute thread"
+    shown = [p.get_text(" ", strip=True) for p in block.find_all("p", class_="thread-claim")]
     assert shown == ["The bridge will not open before 2024.",
                      "The bridge will open in 2022, on time and on budget.",
                      "The bridge will open in 2023.",
-                     "The bridge costs 40 million. (this claim)"]
-    labels = [s.get_text() for s in tree.find_all(class_="relation-label")]
+                     "The bridge costs 40 million."]
+    labels = [s.get_text() for s in block.find_all(class_="relation-label")]
     assert labels == ["is disputed by the claim above", "disputes the claim above",
                       "supports the claim above"]
-    nested = tree.find("p", class_="is-current").find_parent("li").find_parent("ul")
-    assert nested.find_parent("li").find("p", class_="thread-claim").get_text(strip=True) == \
-        "The bridge will open in 2022, on time and on budget."
+
+
+def test_a_claim_disputed_and_supported_by_the_same_claim_shows_it_once(content, tmp_path):
+    # bridge-costs-40-million supports bridge-opens-2022, which now disputes it back.
+    claim = content / "claims" / "bridge-opens-2022.yaml"
+    claim.write_text(claim.read_text(encoding="utf-8") + "disputes: [bridge-costs-40-million]\n",
+                     encoding="utf-8")
+    pipeline.build(content, TEMPLATES, tmp_path / "site")
+    html = soup(tmp_path / "site" / "claims" / "bridge-opens-2022" / "index.html")
+    titles = [h.get_text(strip=True) for h in html.select("main .claim-card-title")]
+    assert len(titles) == len(set(titles))
+    assert "The bridge costs 40 million." in titles
+
+
+def test_a_thread_of_supports_only_is_named_for_what_it_holds(content, tmp_path):
+    for name in ("opens-2023", "not-before-2024"):
+        path = content / "claims" / f"{name}.yaml"
+        path.write_text("".join(line for line in path.read_text(encoding="utf-8")
+                                .splitlines(keepends=True) if not line.startswith("disputes")),
+                        encoding="utf-8")
+    result = pipeline.build(content, TEMPLATES, tmp_path / "site")
+    [thread] = result.site.threads
+    assert not thread.holds_disputes
+    block = soup(tmp_path / "site" / "threads" / "index.html").find("section", class_="thread-block")
+    assert block.find(class_="kicker").get_text() == "Supporting claims"
+    page = soup(tmp_path / "site" / "claims" / "bridge-costs-40-million" / "index.html")
+    assert page.find("p", class_="thread-link").get_text(strip=True) == \
+        "See all supporting claims together (2 claims)"
 
 
 def test_threads_page_lists_every_thread(demo_site):
@@ -119,27 +152,34 @@ def test_threads_page_lists_every_thread(demo_site):
 
 # -- timeline ---------------------------------------------------------------------------------
 
-def test_timeline_groups_claims_by_month_in_date_order(demo_site):
+def test_timeline_indexes_years_and_months_with_one_page_per_month(demo_site):
     site, _ = pipeline.load_site(DEMO)
-    html = soup(demo_site / "timeline" / "index.html")
-    months = html.find_all("section", class_="month")
-    keys = [m.h2["id"].removeprefix("month-") for m in months]
-    assert keys == sorted(keys, key=lambda k: tuple(int(p) for p in k.split("-")))
-    entries = [li["id"].removeprefix("claim-") for li in html.select("ol.timeline > li")]
-    assert entries == [c.id for c in site.claims]
-    assert html.find("h2", id="month-2015-01").get_text() == "January 2015"
-    for claim in site.claims:
-        item = html.find("li", id=f"claim-{claim.id}")
-        linked = [a["href"] for a in item.select("p.relation a")]
-        assert linked == [f"#claim-{o.id}" for o in (*claim.disputes, *claim.disputed_by)]
+    index = soup(demo_site / "timeline" / "index.html")
+    years = [int(h.get_text()) for h in index.select("section.year h2")]
+    assert years == sorted({c.date.year for c in site.claims})
+    listed = []
+    for link in index.select("section.year li a"):
+        count = int(link.find_next_sibling(class_="count").get_text())
+        month = soup(demo_site / "timeline" / link["href"] / "index.html")
+        entries = [a["href"].split("/")[-2] for a in month.select("ol.timeline .claim-card-title a")]
+        assert len(entries) == count
+        listed += entries
+        for item in month.select("ol.timeline > li"):  # relations link to the claims' pages
+            assert all(a["href"].startswith("../../../claims/") for a in item.select("p.relation a"))
+    assert listed == [c.id for c in site.claims]
+    assert index.find("a", href="../timeline/2015/01/").get_text() == "January 2015"
 
 
 def test_year_only_dates_head_their_year(tmp_path):
     from tests.conftest import FIXTURE
     pipeline.build(FIXTURE, TEMPLATES, tmp_path / "site")
-    headings = [h.get_text() for h in soup(tmp_path / "site" / "timeline" / "index.html")
-                .select("section.month h2")]
-    assert headings == ["2021", "March 2021", "April 2021"]
+    months = [a.get_text() for a in soup(tmp_path / "site" / "timeline" / "index.html")
+              .select("section.year li a")]
+    assert months == ["Month not recorded", "March 2021", "April 2021"]
+    year = soup(tmp_path / "site" / "timeline" / "2021" / "index.html")
+    assert year.h1.get_text() == "2021, month not recorded"
+    nav = [a.get_text() for a in year.select("nav.month-nav a")]
+    assert nav == ["All months", "March 2021 →"]
 
 
 # -- highlights on source pages -----------------------------------------------------------------

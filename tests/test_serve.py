@@ -372,6 +372,16 @@ def test_serve_rebuilds_on_save_and_overlays_errors_until_fixed(server):
     assert expected in "".join(server.stderr)  # the same text reached the terminal
 
 
+def test_serve_404_page_links_to_pages_it_serves(server):
+    status, body = server.request("/no/such/page/")
+    assert status == 404
+    links = re.findall(r'<main.*?href="([^"]+)".*?href="([^"]+)"', body.decode(), re.S)[0]
+    assert links == ("/", "/timeline/")
+    assert all(server.request(link)[0] == 200 for link in links)
+    canonical = server.request("/")[1].decode()
+    assert f'<link rel="canonical" href="http://127.0.0.1:{server.port}/">' in canonical
+
+
 @pytest.mark.parametrize("path", TRAVERSALS + ["/%00", "//etc/passwd"])
 def test_serve_refuses_traversal(server, path):
     if path.startswith("http://"):

@@ -1,8 +1,9 @@
-/* Search page enhancement: Pagefind's UI replaces the browsable lists when JS runs.
-   The query of the header's search form (?q=) is searched at once. */
+/* Search page: Pagefind's UI fills the space reserved for it (without JavaScript the page
+   links to the browsable listings instead). The header form's query (?q=) is searched at once. */
 (function () {
   var root = document.getElementById("search");
   if (!root || typeof PagefindUI === "undefined") return;
+  root.textContent = "";  // the note for browsers without JavaScript
   var ui = new PagefindUI({
     element: "#search",
     showSubResults: true,
@@ -15,7 +16,6 @@
     heading.id = heading.id || "search-title";
     input.setAttribute("aria-labelledby", heading.id);
   }
-  document.documentElement.classList.add("has-search");
   var query = new URLSearchParams(window.location.search).get("q");
   if (query) ui.triggerSearch(query);
 })();

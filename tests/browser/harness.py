@@ -41,7 +41,8 @@ CHROMIUM_ARGS = [
 VNU_JAR = ROOT / "node_modules" / "vnu-jar" / "build" / "dist" / "vnu.jar"
 
 # Built paths that are not pages of their own section.
-SECTIONS = {"claims": "claim", "claimants": "claimant", "sources": "source", "topics": "topic"}
+SECTIONS = {"claims": "claim", "claimants": "claimant", "sources": "source", "topics": "topic",
+            "ratings": "rating", "timeline": "month"}
 MISSING_PATH = "no/such/page/here/"  # requested to get the 404 page, at depth
 
 
@@ -74,7 +75,10 @@ def page_type(path: str, page_ids: set[str]) -> str | None:
     if len(parts) == 2:
         name = parts[0]
         return "page" if name in page_ids and name != "corrections" else name
-    if len(parts) == 3:
+    if "page" in parts[:-1]:  # a listing's page N: 'page/2/', 'topics/x/page/2/'
+        listing = page_type("/".join(parts[:parts.index("page")] + ["index.html"]), page_ids)
+        return f"{listing}-page-n"
+    if len(parts) == 3 or (len(parts) == 4 and parts[0] == "timeline"):
         return SECTIONS.get(parts[0], f"{parts[0]}-item")
     return None
 

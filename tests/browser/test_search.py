@@ -67,15 +67,31 @@ def test_search_results_have_no_axe_violations(browse, representatives, scheme):
     assert results.violations_count == 0, results.generate_report()
 
 
-def test_without_javascript_the_search_page_lists_every_claim(browser, server, representatives):
+def test_without_javascript_the_search_page_links_to_the_listings(browser, server, representatives):
     from tests.browser.harness import page_url
     context = browser.new_context(java_script_enabled=False)
     try:
         page = context.new_page()
         page.goto(page_url(server, representatives["search"]))
-        assert page.is_visible(".search-fallback")
-        listed = page.eval_on_selector_all(".search-fallback .claim-card-title a",
-                                           "links => links.map(a => a.textContent)")
-        assert sorted(listed) == sorted(c.text for c in DEMO.claims)
+        assert page.is_visible("text=Search needs JavaScript")
+        links = page.eval_on_selector_all("main .browse-links a", "links => links.map(a => a.href)")
+        home = page_url(server, "index.html")
+        assert links == [home, home + "timeline/", home + "threads/", home + "sources/"]
+        assert not page.query_selector("main .claim-card")  # no list of every claim
     finally:
         context.close()
+
+
+def test_the_search_page_does_not_shift_when_pagefind_loads(browse, representatives):
+    browsing = browse(width=1280)
+    page = browsing.page
+    page.add_init_script("""
+        window.__shift = 0;
+        new PerformanceObserver(list => {
+          for (const entry of list.getEntries()) if (!entry.hadRecentInput) window.__shift += entry.value;
+        }).observe({type: "layout-shift", buffered: true});
+    """)
+    browsing.open(representatives["search"])
+    page.wait_for_selector(".pagefind-ui__search-input")
+    page.wait_for_timeout(500)
+    assert page.evaluate("window.__shift") == 0
