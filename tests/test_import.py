@@ -385,7 +385,7 @@ def test_source_page_shows_readers_when_and_from_where_the_text_was_captured(
     assert cli("import", "page.warc.gz", "--id", "captured")[0] == 0
     digest = fields(content / "sources" / "captured.txt")["capture"]["sha256"]
     pipeline.build(content, TEMPLATES, tmp_path / "site")
-    facts = {div.dt.get_text(): div.dd for div in
+    facts = {div.dt.get_text().removesuffix(": "): div.dd for div in
              soup(tmp_path / "site" / "sources" / "captured" / "index.html").select("dl.facts > div")}
     assert " ".join(facts["Captured"].get_text().split()) == \
         "16 January 2022, 10:15 UTC, from https://news.example.org/k/"
