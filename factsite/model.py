@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 from functools import cached_property
-from typing import Any
+from typing import Any, Callable
 from urllib.parse import urlsplit
 
 from markupsafe import Markup
@@ -401,6 +401,15 @@ class Site:
         return f"tag:{authority},{date.iso}:{url}"
 
     @cached_property
+    def busiest_claimants(self) -> tuple[Claimant, ...]:
+        """The claimants with the most claims, for the home page (the rest have a listing)."""
+        return _busiest(self.claimants, lambda c: c.name)
+
+    @cached_property
+    def busiest_topics(self) -> tuple[Topic, ...]:
+        return _busiest(self.topics, lambda t: t.label)
+
+    @cached_property
     def disputed_count(self) -> int:
         return sum(1 for c in self.claims if c.is_disputed)
 
@@ -467,6 +476,14 @@ def _unflatten(rows: list[tuple[type, list[Any]]]) -> Site:
 
 _GRAPH = frozenset({Site, Claim, Claimant, Source, Topic, Rating, Publisher, Passage, Update, Page,
                     ThreadNode})
+
+
+FACET_SIZE = 12  # entries of a way to browse on the home page
+
+
+def _busiest(entries: tuple[Any, ...], name: Callable[[Any], str]) -> tuple[Any, ...]:
+    return tuple(sorted((e for e in entries if e.claims),
+                        key=lambda e: (-len(e.claims), name(e)))[:FACET_SIZE])
 
 
 def link(obj: Any, **references: Any) -> None:

@@ -85,6 +85,8 @@ def plan(site: Site) -> list[Page]:
     pages += [Page(s.url, "source.html", {"source": s}, lastmod=_latest(s.cited_by))
               for s in site.sources]
     pages += _listing("sources/", "sources.html", site.sources, size)
+    pages += _listing("claimants/", "claimants.html", site.claimants, size)
+    pages += _listing("topics/", "topics.html", site.topics, size)
     for topic in site.topics:
         pages += _listing(topic.url, "topic.html", topic.claims, size, topic=topic)
     for rating in site.ratings:

@@ -120,7 +120,7 @@ def test_cli_build_prints_a_summary_and_exits_0(tmp_path, content):
     shutil.copytree(TEMPLATES, tmp_path / "templates")
     result = run_cli(cwd=tmp_path)  # no verb means build
     assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("built 4 claims, 25 pages (")
+    assert result.stdout.startswith("built 4 claims, 27 pages (")
     assert result.stdout.rstrip().endswith(" s")
     assert (tmp_path / "site" / "index.html").is_file()
 

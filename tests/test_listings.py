@@ -190,3 +190,19 @@ def test_every_page_stays_within_budget_at_2000_claims(tmp_path):
     assert result.pages > 2000
     assert re.search(r"<entry>", (tmp_path / "site" / "feed.xml").read_text()).start()
     assert (tmp_path / "site" / "feed.xml").read_text().count("<entry>") == 50
+
+
+def test_home_page_offers_the_busiest_claimants_and_topics_and_links_to_all(archive):
+    out, site = archive
+    home = soup(out / "index.html")
+    for section, entries, listing in (("by-claimant", site.claimants, "claimants/"),
+                                      ("by-topic", site.topics, "topics/")):
+        facet = home.find("section", attrs={"aria-labelledby": section})
+        counts = [int(c.get_text()) for c in facet.select(".count")]
+        assert len(counts) == 12 and counts == sorted(counts, reverse=True)
+        assert counts[0] == max(len(e.claims) for e in entries)
+        assert facet.find("p", class_="more").a["href"] == listing
+        listed = [a["href"] for _, html in read_listing(out, listing)
+                  for a in html.select("main ul.index-list li > a, main ul.index-list li > span > a")]
+        assert [href.split("/")[-2] for href in listed] == [e.id for e in entries]
+        assert len(listed) == len(entries) > PAGE_SIZE
