@@ -196,7 +196,7 @@ def test_sitemap_lists_every_page_with_absolute_urls(fixture_site):
     locs = [u.find(f"{SITEMAP_NS}loc").text for u in root]
     pages = sorted(p.relative_to(out).as_posix() for p in out.rglob("index.html"))
     expected = sorted("https://example.org/harbour/" + p.removesuffix("index.html") for p in pages)
-    assert sorted(locs) == expected and len(locs) == len(set(locs)) == 24
+    assert sorted(locs) == expected and len(locs) == len(set(locs)) == 26
     lastmod = {u.find(f"{SITEMAP_NS}loc").text: getattr(u.find(f"{SITEMAP_NS}lastmod"), "text", None)
                for u in root}
     base = "https://example.org/harbour/"
@@ -212,9 +212,9 @@ def test_sitemap_is_split_into_an_index_past_the_limit(tmp_path, monkeypatch):
     index = ET.parse(tmp_path / "site" / "sitemap.xml").getroot()
     assert index.tag == f"{SITEMAP_NS}sitemapindex"
     parts = [s.find(f"{SITEMAP_NS}loc").text for s in index]
-    assert parts == [f"https://example.org/harbour/sitemap-{n}.xml" for n in range(1, 7)]
-    counts = [len(ET.parse(tmp_path / "site" / f"sitemap-{n}.xml").getroot()) for n in range(1, 7)]
-    assert counts == [4, 4, 4, 4, 4, 4]
+    assert parts == [f"https://example.org/harbour/sitemap-{n}.xml" for n in range(1, 8)]
+    counts = [len(ET.parse(tmp_path / "site" / f"sitemap-{n}.xml").getroot()) for n in range(1, 8)]
+    assert counts == [4, 4, 4, 4, 4, 4, 2]
 
 
 def test_robots_txt_names_the_sitemap(fixture_site):
