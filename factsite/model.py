@@ -18,6 +18,7 @@ from markupsafe import Markup
 
 from .passages import Span
 
+OMISSION = " […] "  # shown where a quote leaves words out
 RTL_LANGUAGES = frozenset({"ar", "arc", "ckb", "dv", "fa", "he", "ks", "ps", "sd", "ug", "ur", "yi"})
 
 
@@ -163,7 +164,7 @@ class Source:
         another is cut there and continues as a second piece, so that the HTML nests.
         """
         numbers = {id(p): n for n, p in enumerate(self.citations, start=1)}
-        pieces = [(p.span.start, p.span.end, p) for p in self.citations]
+        pieces = [(piece.start, piece.end, p) for p in self.citations for piece in p.pieces]
         return _nest(self.text, 0, len(self.text), pieces, numbers)
 
 
@@ -213,6 +214,7 @@ class Passage:
     before: str  # context shown around the passage
     after: str
     text_fragment: str  # '#:~:text=…' locating the passage in the original
+    pieces: tuple[Span, ...]  # the quoted words: one span, or one per part around omissions
 
     @property
     def original_url(self) -> str | None:
@@ -222,9 +224,15 @@ class Passage:
         return self.source.original_url.split("#", 1)[0] + self.text_fragment
 
     @property
+    def shown(self) -> tuple[str, ...]:
+        """The quoted parts exactly as published (typography may differ from the quote),
+        to be shown with an omission mark between them."""
+        return tuple(self.source.text[p.start:p.end] for p in self.pieces)
+
+    @property
     def text(self) -> str:
-        """The passage exactly as published, which may differ from the quote in typography."""
-        return self.source.text[self.span.start:self.span.end]
+        """The passage as published, with '[…]' where words are left out."""
+        return OMISSION.join(self.shown)
 
     @property
     def anchor(self) -> str:

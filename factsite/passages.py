@@ -1,7 +1,9 @@
 """Anchoring quotes in source texts.
 
 Matching ignores only differences in whitespace runs, typographic quotes and
-apostrophes, and dashes; case and words must match. Every match is recorded
+apostrophes, dashes, and '...' against '…'; case and words must match. A quote
+may leave words out ('…', '[…]'): its parts then match in order within one
+paragraph (:meth:`SourceText.anchor_pieces`). Every match is recorded
 as a character span of the *original* text, which is never altered. This is
 the W3C ``TextQuoteSelector`` model: exact text, with optional prefix and
 suffix to pick one of several occurrences.
@@ -26,7 +28,11 @@ _FOLD = str.maketrans({
     "\u2013": "-", "\u2014": "-",
 })
 _WHITESPACE = re.compile(r"\s+")
-_LONG_WHITESPACE = re.compile(r"\s{2,}")
+_DOTS = re.compile(r"\.\.\.")  # three dots and the ellipsis character match each other
+_SHRINKING = re.compile(r"\s{2,}|\.\.\.")  # runs that folding turns into one character
+# Marks of words left out inside a quote: […], [...], … and ... (folded: […] and …).
+_OMISSION = re.compile(r"\s*(?:\[…\]|…)\s*")
+_PARAGRAPH_BREAK = re.compile(r"[^\S\r\n]*(?:\r\n|\r|\n)[^\S\r\n]*(?:\r\n|\r|\n)")
 
 
 @dataclass(frozen=True, order=True)
@@ -54,9 +60,10 @@ class Closest:
 
 
 class NotFound(AnchorError):
-    def __init__(self, closest: Closest | None):
+    def __init__(self, closest: Closest | None, out_of_order: bool = False):
         super().__init__("quote not found")
         self.closest = closest
+        self.out_of_order = out_of_order  # each part of a quote with omissions occurs, not so
 
 
 class Ambiguous(AnchorError):
@@ -78,25 +85,27 @@ class ContextMismatch(AnchorError):
 
 def normalise(text: str) -> tuple[str, Origin]:
     """Fold ``text`` for matching and map each folded character to its original index."""
-    return _WHITESPACE.sub(" ", text).translate(_FOLD), Origin(text)
+    return _DOTS.sub("…", _WHITESPACE.sub(" ", text)).translate(_FOLD), Origin(text)
 
 
 class Origin:
     """Index of the original character of each character of the folded text.
 
     Folding maps characters one to one except whitespace runs, which become one
-    space: each run of n > 1 characters shifts what follows it by n - 1. Only
-    those shifts are stored (a list of every index took seconds on a 10 MB source).
+    space, and three dots, which become '…': each such run of n > 1 characters
+    shifts what follows it by n - 1. Only those shifts are stored (a list of
+    every index took seconds on a 10 MB source).
     """
 
     def __init__(self, text: str):
         self.starts, self.shifts = [0], [0]
         removed = 0
-        for run in _LONG_WHITESPACE.finditer(text):
+        for run in _SHRINKING.finditer(text):
             removed += run.end() - run.start() - 1
             self.starts.append(run.end() - removed)
             self.shifts.append(removed)
         self.length = len(text) - removed
+        self.original_starts = [start + shift for start, shift in zip(self.starts, self.shifts)]
 
     def __len__(self) -> int:
         return self.length
@@ -106,9 +115,13 @@ class Origin:
             raise IndexError(index)
         return index + self.shifts[bisect.bisect_right(self.starts, index) - 1]
 
+    def folded_index(self, original: int) -> int:
+        """The folded index of an original character that is not inside a run (or starts one)."""
+        return original - self.shifts[bisect.bisect_right(self.original_starts, original) - 1]
+
 
 def fold(fragment: str) -> str:
-    return _WHITESPACE.sub(" ", fragment.translate(_FOLD)).strip()
+    return _DOTS.sub("…", _WHITESPACE.sub(" ", fragment.translate(_FOLD))).strip()
 
 
 class SourceText:
@@ -134,16 +147,66 @@ class SourceText:
         return spans
 
     def anchor(self, quote: str, prefix: str | None = None, suffix: str | None = None) -> Span:
-        """The one span of ``quote``; raises an :class:`AnchorError` otherwise."""
-        spans = self.occurrences(quote)
-        if not spans:
+        """The one span of ``quote``, from its first word to its last; raises an
+        :class:`AnchorError` otherwise."""
+        pieces = self.anchor_pieces(quote, prefix, suffix)
+        return Span(pieces[0].start, pieces[-1].end)
+
+    def anchor_pieces(self, quote: str, prefix: str | None = None,
+                      suffix: str | None = None) -> tuple[Span, ...]:
+        """The spans of the one occurrence of ``quote``: one, or one per part of a quote
+        with omissions. Raises an :class:`AnchorError` otherwise.
+
+        The quote as a whole is looked for first (a source may print '...' itself).
+        Failing that, '[…]', '[...]', '…' and '...' inside it mark words left out: its
+        parts must occur in order, within one paragraph; marks at its start or end only
+        say that the quote starts or ends mid-sentence.
+        """
+        matches = [(span,) for span in self.occurrences(quote)]
+        parts = [part for part in _OMISSION.split(fold(quote)) if part]
+        if not matches and parts != [fold(quote)]:
+            matches = self._in_order(parts)
+            if not matches:
+                missing = [part for part in parts if part not in self._folded[0]]
+                raise NotFound(self.closest(missing[0]) if missing else None,
+                               out_of_order=not missing)
+        if not matches:
             raise NotFound(self.closest(quote))
-        chosen = [s for s in spans if self._has_context(s, prefix, suffix)]
+        overall = [Span(m[0].start, m[-1].end) for m in matches]
+        chosen = [m for m, span in zip(matches, overall) if self._has_context(span, prefix, suffix)]
         if not chosen:
-            raise ContextMismatch(spans)
+            raise ContextMismatch(overall)
         if len(chosen) > 1:
-            raise Ambiguous(chosen, narrowed=bool(prefix or suffix))
+            raise Ambiguous([Span(m[0].start, m[-1].end) for m in chosen],
+                            narrowed=bool(prefix or suffix))
         return chosen[0]
+
+    def _in_order(self, parts: list[str]) -> list[tuple[Span, ...]]:
+        """Every way ``parts`` occur in order within one paragraph, one per start of the
+        first; each later part is the first occurrence after the one before."""
+        folded, origin = self._folded
+        breaks = self._paragraph_breaks
+        found = []
+        index = folded.find(parts[0])
+        while index != -1:
+            after = bisect.bisect_right(breaks, index)
+            paragraph_end = breaks[after] if after < len(breaks) else len(folded)
+            pieces = [(index, index + len(parts[0]))]
+            for part in parts[1:]:
+                at = folded.find(part, pieces[-1][1], paragraph_end)
+                if at == -1:
+                    break
+                pieces.append((at, at + len(part)))
+            else:
+                found.append(tuple(Span(origin[a], origin[b - 1] + 1) for a, b in pieces))
+            index = folded.find(parts[0], index + 1)
+        return found
+
+    @cached_property
+    def _paragraph_breaks(self) -> list[int]:
+        """Folded indexes of the blank lines between paragraphs."""
+        origin = self._folded[1]
+        return [origin.folded_index(m.start()) for m in _PARAGRAPH_BREAK.finditer(self.text)]
 
     def _has_context(self, span: Span, prefix: str | None, suffix: str | None) -> bool:
         if prefix and not fold(self.text[:span.start]).endswith(fold(prefix)):
@@ -230,13 +293,19 @@ class SourceText:
             after = after[:_last_space(after)].rstrip() + "…"
         return before.lstrip(), after.rstrip()
 
-    def text_fragment(self, span: Span) -> str:
-        """A URL text fragment (``#:~:text=``) that finds ``span`` in the original page.
+    def text_fragment(self, pieces: Span | tuple[Span, ...]) -> str:
+        """A URL text fragment (``#:~:text=``) that finds a passage in the original page:
+        one text directive per piece of a quote with omissions, so that browsers
+        highlight the quoted words and not what was left out.
 
         Long passages use the ``start,end`` form; a passage whose text occurs more than
         once (ignoring case, as browsers do) gets the words around it as ``prefix-,``
         and ``,-suffix``, since browsers take the first match.
         """
+        pieces = (pieces,) if isinstance(pieces, Span) else pieces
+        return "#:~:" + "&".join(self._text_directive(piece) for piece in pieces)
+
+    def _text_directive(self, span: Span) -> str:
         words = self.text[span.start:span.end].split()
         if len(words) > FRAGMENT_MAX_WORDS:
             parts = [encode_fragment_text(" ".join(words[:FRAGMENT_EDGE_WORDS])),
@@ -250,7 +319,7 @@ class SourceText:
                 parts.insert(0, encode_fragment_text(" ".join(before)) + "-")
             if after:
                 parts.append("-" + encode_fragment_text(" ".join(after)))
-        return "#:~:text=" + ",".join(parts)
+        return "text=" + ",".join(parts)
 
     def _count_ignoring_case(self, passage: str) -> int:
         """How often browsers, which match text fragments ignoring case, would find it."""

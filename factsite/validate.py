@@ -64,7 +64,9 @@ class Checked:
 
     parsed: dict[str, dict[str, tuple[Document, Any]]]  # kind → id → (document, schema model)
     source_texts: dict[str, SourceText]
-    spans: dict[tuple[str, int], Span]  # (claim id, passage index) → where its quote is
+    # (claim id, passage index) → where its quote is: one span, or one per part of a quote
+    # with omissions
+    spans: dict[tuple[str, int], tuple[Span, ...]]
     markdown: dict[tuple[str, YamlPath], Markup]  # (file, field) → rendered HTML
 
 
@@ -83,7 +85,7 @@ class _Checker:
         self.source_texts: dict[str, SourceText] = {}
         self.source_docs: dict[str, Document] = {}
         self.corpus: Corpus | None = None  # built at the first quote not found
-        self.spans: dict[tuple[str, int], Span] = {}
+        self.spans: dict[tuple[str, int], tuple[Span, ...]] = {}
         self.markdown: dict[tuple[str, YamlPath], Markup] = {}
 
     # -- reporting -----------------------------------------------------------
@@ -270,7 +272,8 @@ class _Checker:
             return  # the source itself failed to load and is reported there
         source_path = self.source_docs[passage.source].path
         try:
-            self.spans[(doc.id, index)] = text.anchor(passage.quote, passage.prefix, passage.suffix)
+            self.spans[(doc.id, index)] = text.anchor_pieces(passage.quote, passage.prefix,
+                                                             passage.suffix)
         except EmptyQuote:
             self.report(doc, here + ("quote",), "quote is empty",
                         "copy the exact words from the source")
@@ -314,6 +317,9 @@ class _Checker:
             return (f"found in {self.source_docs[source_id].path}:{line}:{col}{others} — "
                     f"did you mean 'source: {source_id}'?")
         closest = missing.closest
+        if missing.out_of_order:
+            return ("each part of the quote is in the source, but not in this order within "
+                    "one paragraph; words left out ('…') must be in the same paragraph")
         if closest is None:
             return "nothing in the source is close to it"
         text = self.source_texts[passage.source].text
@@ -456,11 +462,12 @@ def assemble(checked: Checked) -> m.Site:
         claim = claims[doc.id]
         passages = []
         for index, p in enumerate(c.passages):
-            span = spans[(doc.id, index)]
+            pieces = spans[(doc.id, index)]
+            span = m.Span(pieces[0].start, pieces[-1].end)
             text = checked.source_texts[p.source]
             before, after = text.context(span)
             passage = m.Passage(claim, index + 1, sources[p.source], p.quote, span,
-                                before, after, text.text_fragment(span))
+                                before, after, text.text_fragment(pieces), pieces)
             passages.append(passage)
             citations[p.source].append(passage)
         m.link(claim,

@@ -177,3 +177,50 @@ def test_corpus_finds_a_quote_in_each_source_once_and_never_across_two():
     assert corpus.find('"five"') == [("b", Span(5, 11))]
     assert corpus.find("three") == [("a", Span(8, 13)), ("c", Span(0, 5))]
     assert corpus.find("three four") == [("c", Span(0, 10))]
+
+
+OMITTED = "The mayor said the bridge, which the council approved in 2019, will open in 2022.\n\nLater: on time."
+
+
+@pytest.mark.parametrize("mark", ["…", "...", "[…]", "[...]", " … ", "[…] "])
+def test_omission_marks_leave_words_out_within_a_paragraph(mark):
+    text = SourceText(OMITTED)
+    pieces = text.anchor_pieces(f"the bridge,{mark}will open in 2022")
+    assert [OMITTED[p.start:p.end] for p in pieces] == ["the bridge,", "will open in 2022"]
+    assert text.anchor(f"the bridge,{mark}will open in 2022") == Span(15, 80)
+
+
+def test_omission_marks_at_either_end_only_say_the_quote_is_cut():
+    pieces = SourceText(OMITTED).anchor_pieces("… the council approved in 2019 …")
+    assert [OMITTED[p.start:p.end] for p in pieces] == ["the council approved in 2019"]
+
+
+def test_parts_must_be_in_order_and_in_one_paragraph():
+    with pytest.raises(NotFound) as caught:
+        SourceText(OMITTED).anchor("will open in 2022 … The mayor said")
+    assert caught.value.out_of_order and caught.value.closest is None
+    with pytest.raises(NotFound) as caught:
+        SourceText(OMITTED).anchor("The mayor said … on time")
+    assert caught.value.out_of_order
+
+
+def test_three_dots_and_the_ellipsis_character_match_each_other_everywhere():
+    text = SourceText("He paused... then went on… slowly.")
+    assert text.anchor("paused… then") == Span(3, 17)
+    assert text.anchor("went on... slowly") == Span(18, 33)
+    assert fold("a...b") == fold("a…b") == "a…b"
+
+
+def test_a_quote_with_omissions_gets_one_text_directive_per_part():
+    text = SourceText(OMITTED)
+    assert text.text_fragment(text.anchor_pieces("The mayor said […] will open in 2022")) == (
+        "#:~:text=The%20mayor%20said&text=will%20open%20in%202022")
+
+
+def test_paragraph_breaks_are_found_after_folded_runs():
+    text = SourceText("a...  b\n \n c … d\r\n\r\ne")
+    assert text.anchor_pieces("c … d") == (Span(11, 16),)
+    with pytest.raises(NotFound):
+        text.anchor("b … c")
+    with pytest.raises(NotFound):
+        text.anchor("d … e")
