@@ -160,6 +160,7 @@ def _claim_record(claim: Claim, site: Site) -> dict[str, Any]:
         "topics": [t.id for t in claim.topics],
         "passages": [{"source": p.source.id, "quote": p.quote, "text": p.text,
                       "start": p.span.start, "end": p.span.end,
+                      "parts": [{"start": s.start, "end": s.end} for s in p.pieces],
                       "page": site.absolute(p.url), "original": p.original_url}
                      for p in claim.passages],
         "disputes": [c.id for c in claim.disputes],

@@ -248,7 +248,11 @@ def test_claims_json_holds_the_resolved_dataset(fixture_site):
     texts = {s.id: s.text for s in site.sources}
     for record in data["claims"]:
         for passage in record["passages"]:
-            assert texts[passage["source"]][passage["start"]:passage["end"]] == passage["text"]
+            text = texts[passage["source"]]
+            parts = [text[p["start"]:p["end"]] for p in passage["parts"]]
+            assert " […] ".join(parts) == passage["text"]
+            assert (passage["parts"][0]["start"], passage["parts"][-1]["end"]) == (
+                passage["start"], passage["end"])
     opens = next(c for c in data["claims"] if c["id"] == "bridge-opens-2022")
     assert opens["disputed_by"] == ["not-before-2024", "opens-2023"]
     assert opens["supported_by"] == ["bridge-costs-40-million"]
