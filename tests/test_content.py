@@ -26,7 +26,7 @@ from tests.test_schema import FILES, read, validator
 
 CONTENT = ROOT / "content"
 FOLDERS = {kind: (dirname, ext) for dirname, (kind, ext) in COLLECTIONS.items()}
-# Claim fields that hold ids, by the kind of entity they name.
+# Claim fields that hold ids, by the kind of entity they name (sources: in passages).
 REFERENCES = {"claimant": ("claimant",), "claim": ("disputes", "supports"), "topic": ("topics",)}
 
 
@@ -124,7 +124,7 @@ class Archive:
         """Rename an entity and fix every reference to it, as the guide asks."""
         if kind != "topic":
             self.path(kind, old).rename(self.path(kind, new))
-        for claim_id, claim in self.claims().items():
+        for claim_id, claim in self.claims().items() if kind != "page" else ():
             changed = _replace_ids(claim, kind, {old: new})
             if changed != claim:
                 self.write("claim", claim_id, changed)
@@ -227,9 +227,9 @@ def test_any_valid_edit_keeps_the_content_checks_green(tmp_path, capsys):
         archive.remove_claims(cited[victim])
         assert victim not in archive.ids("source")
 
-    # Rename a claim, a claimant, a source and a topic, fixing every reference.
+    # Rename a claim, a claimant, a source, a page and a topic, fixing every reference.
     renamed = {}
-    for kind in ("claim", "claimant", "source"):
+    for kind in ("claim", "claimant", "source", "page"):
         if archive.ids(kind):
             old = archive.ids(kind)[-1]
             renamed[kind] = (old, f"renamed-{old}"[:60].rstrip("-"))
@@ -288,9 +288,10 @@ def test_any_valid_edit_keeps_the_content_checks_green(tmp_path, capsys):
     if pages:
         data, body = archive.read("page", pages[0])
         archive.write("page", pages[0], data, body + "\nSee also [our notes](../desk-test-notes/).\n")
-    if len(pages) > 1:
-        archive.path("page", pages[-1]).unlink()
-        archive.relink("page", pages[-1], None)
+    removable = [page for page in pages[1:] if page != renamed.get("page", ("", ""))[1]]
+    if removable:
+        archive.path("page", removable[0]).unlink()
+        archive.relink("page", removable[0], None)
 
     check_content(content, tmp_path / "site", capsys)
 
