@@ -105,6 +105,9 @@ def _extract(original: str, url: str | None) -> tuple[extract.Extracted, capture
     """The document's text and metadata, and for a WARC or URL the page's capture."""
     scheme = urlsplit(original).scheme.lower()
     if scheme in ("http", "https"):
+        if url is not None:
+            raise Invalid("--url is for a saved page, a PDF or a web archive",
+                          f"the address is {original} itself: leave out --url")
         page = capture.find_page(io.BytesIO(capture.fetch(original)), original)
         return _from_page(page), page
     if len(scheme) > 1:  # one letter: a Windows drive
@@ -131,8 +134,9 @@ def _extract(original: str, url: str | None) -> tuple[extract.Extracted, capture
 
 
 def _from_page(page: capture.Page) -> extract.Extracted:
-    document = extract.html(page.body, page.charset, page.url)
-    return document if document.url else replace(document, url=page.url)
+    """A captured page's text; its address is the one it was captured from, which surely
+    holds the text (a canonical link may name another variant, or the home page)."""
+    return replace(extract.html(page.body, page.charset, page.url), url=page.url)
 
 
 def source_file(document: extract.Extracted, page: capture.Page | None,

@@ -243,6 +243,9 @@ def test_missing_file_and_bad_options(cli, tmp_path, content):
     assert cli("import", "ftp://example.org/x.html") == (
         1, "", "build.py import: error: cannot import a ftp: address\n"
                "  hint: give an http(s) URL or a file\n")
+    assert cli("import", "https://example.org/a", "--url", "https://example.org/b") == (
+        1, "", "build.py import: error: --url is for a saved page, a PDF or a web archive\n"
+               "  hint: the address is https://example.org/a itself: leave out --url\n")
     assert cli("import", "x.html", "--id", "Bad_Id") == (
         1, "", "build.py import: error: invalid id 'Bad_Id'\n"
                "  hint: ids use lowercase letters, digits and single hyphens, like 'bad-id'\n")
@@ -368,7 +371,7 @@ def test_warc_gives_the_page_its_capture_and_keeps_its_records(cli, tmp_path, co
     assert data["capture"] == {"url": "https://news.example.org/k/",
                                "date": "2022-01-16T10:15:31Z",
                                "sha256": hashlib.sha256(warc.read_bytes()).hexdigest()}
-    assert data["url"] == "https://news.example.org/world/2022/01/16/kaliningrad"  # canonical
+    assert data["url"] == "https://news.example.org/k/"  # not the canonical link: the capture
     assert SPOKEN in body(path)
     assert records(warc) == [("request", "http://news.example.org/k"),
                              ("response", "http://news.example.org/k"),
@@ -495,7 +498,7 @@ def test_url_is_captured_as_warc_then_imported(cli, content, server, route):
     data = fields(path)
     assert data["capture"]["url"] == server + ("/article" if route == "/old" else route)
     assert data["capture"]["sha256"] == hashlib.sha256(warc.read_bytes()).hexdigest()
-    assert data["url"] == "https://news.example.org/world/2022/01/16/kaliningrad"
+    assert data["url"] == data["capture"]["url"]
     assert SPOKEN in body(path)
     hops = [server + "/old", server + "/article"] if route == "/old" else [server + route]
     assert records(warc) == [(kind, url) for url in hops for kind in ("request", "response")]
