@@ -139,7 +139,8 @@ def _records(archive: BinaryIO) -> Iterator[_Record]:
     iterator = ArchiveIterator(archive, check_digests=False)
     for record in iterator:
         headers = record.rec_headers
-        item = _Record(record.rec_type, headers.get_header("WARC-Target-URI") or "",
+        # WARC 1.1's grammar once showed the URI in <>; some tools still write it so
+        item = _Record(record.rec_type, (headers.get_header("WARC-Target-URI") or "").strip("<>"),
                        headers.get_header("WARC-Record-ID") or "",
                        headers.get_header("WARC-Concurrent-To") or "",
                        _warc_date(headers.get_header("WARC-Date") or ""))

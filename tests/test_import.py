@@ -397,6 +397,15 @@ def test_source_page_shows_readers_when_and_from_where_the_text_was_captured(
     assert facts["Capture SHA-256"].get_text() == digest
 
 
+def test_warc_target_uris_written_in_angle_brackets_are_read(cli, tmp_path, content):
+    out = io.BytesIO()
+    warc_record(WARCWriter(out, gzip=True), "<https://news.example.org/k/>", "200 OK",
+                [("Content-Type", "text/html")], ARTICLE.encode("utf-8"))
+    (tmp_path / "page.warc.gz").write_bytes(out.getvalue())
+    assert cli("import", "page.warc.gz", "--url", "https://news.example.org/k/", "--id", "k")[0] == 0
+    assert fields(content / "sources" / "k.txt")["url"] == "https://news.example.org/k/"
+
+
 def test_warc_without_url_gives_its_first_page(cli, tmp_path, content):
     (tmp_path / "page.warc.gz").write_bytes(make_warc())
     assert cli("import", "page.warc.gz", "--id", "first")[0] == 0
@@ -448,6 +457,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             "/doc.pdf": (200, [("Content-Type", "application/pdf")], make_pdf([["x"]])),
             "/big": (200, [("Content-Type", "text/html")], b"<p>" + b"x" * 5000 + b"</p>"),
         }
+        if self.path.startswith("/hop/"):  # /hop/1 -> /hop/2 -> ... never ending
+            routes[self.path] = (302, [("Location", f"/hop/{int(self.path[5:]) + 1}")], b"")
         if self.path == "/slow":
             time.sleep(1.5)
         if self.path == "/chunked":
@@ -515,6 +526,8 @@ def test_url_is_captured_as_warc_then_imported(cli, content, server, route):
 @pytest.mark.parametrize("route, message", [
     ("/loop-a", "redirect loop: {s}/loop-a -> {s}/loop-b -> {s}/loop-a\n"
                 "  hint: the address never leads to a page; check it in a browser"),
+    ("/hop/1", "more than 10 redirects from {s}/hop/1\n"
+               "  hint: import the address the redirects end at"),
     ("/missing", "{s}/missing answered HTTP 404, not a page\n"
                  "  hint: check the address; only a successful response can be imported"),
     ("/doc.pdf", "{s}/doc.pdf is not an HTML page (Content-Type: application/pdf)\n  hint: save "
