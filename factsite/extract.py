@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urljoin
 
-from .schema import DATE_PATTERN, Invalid
+from .schema import DATE_PATTERN, LANGUAGE_PATTERN, Invalid
 
 # Markup that readers never see as text (U+00AD soft hyphen, U+200B zero-width
 # space, U+2060 word joiner, U+FEFF byte-order mark used as zero-width no-break space).
@@ -27,7 +27,6 @@ _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_:.-]
 # say latin-1 but hold typographic quotes as bytes 0x93/0x94 are decoded as readers saw them.
 _WINDOWS_1252 = {"iso-8859-1", "iso8859-1", "latin1", "latin-1", "l1", "ascii", "us-ascii",
                  "cp819", "ibm819", "iso-ir-100", "windows-1252", "cp1252", "x-cp1252"}
-_LANGUAGE = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*")
 # "<!-- saved from url=(0042)https://... -->" (browsers' "Save Page As"), "url: https://..."
 # in SingleFile's comment.
 _SAVED_FROM = re.compile(r"<!--\s*(?:saved from url=\(\d+\)|Page saved with SingleFile"
@@ -169,7 +168,7 @@ def _page_language(tree) -> str | None:  # noqa: ANN001 - an lxml element
                              "'content-language')='content-language']/@content")
     for value in candidates:
         value = (value or "").split(",")[0].strip().replace("_", "-")
-        if _LANGUAGE.fullmatch(value):
+        if LANGUAGE_PATTERN.fullmatch(value):
             return value
     return None
 

@@ -20,7 +20,7 @@ from urllib.parse import unquote, urlsplit
 
 from . import capture, extract
 from .diagnostics import ContentError, Diagnostic
-from .schema import Invalid
+from .schema import LANGUAGE_PATTERN, Invalid
 from .scaffold import KINDS, check_id, yaml_text
 
 CAPTURES = "captures"  # content/captures/<id>.warc.gz, beside content/sources/
@@ -34,7 +34,6 @@ PLACEHOLDERS = {
     "language": "TODO its language tag: en, ru, pt-BR, ...",
 }
 _ID_WORDS = 8
-_LANGUAGE = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*")
 # Russian letters spelled in Latin ones, for ids made from Russian headlines.
 _CYRILLIC = dict(zip("абвгдеёжзийклмнопрстуфхцчшщъыьэюя",
                      "a b v g d e e zh z i i k l m n o p r s t u f kh ts ch sh shch  y  e yu ya"
@@ -62,7 +61,7 @@ def run(content_dir: Path, original: str, *, source_id: str | None = None,
         check_id("source", source_id)
     if url is not None:
         capture.check_fetchable(url)
-    if language is not None and not _LANGUAGE.fullmatch(language):
+    if language is not None and not LANGUAGE_PATTERN.fullmatch(language):
         raise Invalid(f"invalid language tag '{language}'", "write one like en, ru or pt-BR")
     if not content_dir.is_dir():
         raise ContentError([Diagnostic(str(content_dir), 1, 1, "content directory not found",
@@ -77,9 +76,7 @@ def run(content_dir: Path, original: str, *, source_id: str | None = None,
     capture_path = content_dir / CAPTURES / f"{source_id}.warc.gz" if page else None
     for path in filter(None, (source_path, capture_path)):
         if path.exists():
-            raise ContentError([Diagnostic(
-                str(path), 1, 1, f"'{source_id}' already exists; `import` never overwrites a file",
-                "choose another id with --id ID")])
+            raise _exists(path, source_id)
     digest = hashlib.sha256(page.warc).hexdigest() if page else None
     text, placeholders = source_file(document, page, digest)
     written: list[Path] = []
@@ -93,10 +90,7 @@ def run(content_dir: Path, original: str, *, source_id: str | None = None,
     except FileExistsError as error:  # created meanwhile by someone else
         for path in written:
             path.unlink()
-        raise ContentError([Diagnostic(
-            str(error.filename), 1, 1,
-            f"'{source_id}' already exists; `import` never overwrites a file",
-            "choose another id with --id ID")]) from None
+        raise _exists(error.filename, source_id) from None
     return Imported(source_path, capture_path, source_id, document.text.count("\n\n") + 1,
                     placeholders)
 
@@ -171,6 +165,12 @@ def _slug_words(text: str) -> list[str]:
     text = "".join(_CYRILLIC.get(c, c) for c in text.lower())
     text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
     return re.findall(r"[a-z0-9]+", re.sub(r"['’]", "", text))
+
+
+def _exists(path: Path | str, source_id: str) -> ContentError:
+    return ContentError([Diagnostic(
+        str(path), 1, 1, f"'{source_id}' already exists; `import` never overwrites a file",
+        "choose another id with --id ID")])
 
 
 def _write_new(path: Path, data: bytes) -> None:

@@ -20,6 +20,7 @@ ID_PATTERN = r"^[a-z0-9]+(-[a-z0-9]+)*$"
 DATE_PATTERN = re.compile(r"(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?")
 TIMESTAMP_PATTERN = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z")
 SHA256_PATTERN = r"^[0-9a-f]{64}$"
+LANGUAGE_PATTERN = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*")  # a BCP 47 tag's shape
 SAFE_SCHEMES = ("http", "https", "mailto")
 # A text value starting with the word TODO is a placeholder left by `build.py new`:
 # validation reports it as an error so that it is never published.
@@ -172,7 +173,7 @@ Timestamp = Annotated[str, AfterValidator(_check_timestamp),
                                       "description": "UTC time: YYYY-MM-DDTHH:MM:SSZ"})]
 Sha256 = Annotated[str, AfterValidator(_check_sha256),
                    WithJsonSchema({"type": "string", "pattern": SHA256_PATTERN})]
-Language = Annotated[str, Field(pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$",
+Language = Annotated[str, Field(pattern=f"^{LANGUAGE_PATTERN.pattern}$",
                                 description="BCP 47 language tag, e.g. en, ru, pt-BR")]
 Markdown = Annotated[str, Field(description="Markdown; raw HTML is not passed through")]
 
