@@ -168,7 +168,8 @@ def _claim_record(claim: Claim, site: Site) -> dict[str, Any]:
         "supports": [c.id for c in claim.supports],
         "supported_by": [c.id for c in claim.supported_by],
         "published": claim.published.iso if claim.published else None,
-        "updates": [{"date": u.date.iso, "note": str(u.note_html)} for u in claim.updates],
+        "updates": [{"date": u.date.iso, "note": str(u.note_html.at(site.base_url))}
+                    for u in claim.updates],
     }
 
 

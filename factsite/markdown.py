@@ -1,8 +1,16 @@
-"""Markdown to safe HTML: CommonMark, raw HTML off, links checked."""
+"""Markdown to safe HTML: CommonMark, raw HTML off, every link checked and resolved.
+
+Links to entries of the site (``claim:ID``, ``claimant:ID``, ``source:ID``,
+``topic:ID``, ``page:ID``) and relative links are resolved by the caller to
+site-relative targets, which the HTML carries behind :data:`ROOT` until a page
+places it (:class:`Prose`): the same text then links right from a claim page,
+the corrections page or a paginated listing.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 from urllib.parse import urlsplit
 
 from markdown_it import MarkdownIt
@@ -14,36 +22,108 @@ _md = MarkdownIt("commonmark", {"html": False, "typographer": False})
 # We check links ourselves so that a bad one is an error, not a silently dropped link.
 _md.validateLink = lambda url: True
 
+# Marks a site-relative link target in rendered HTML. Content never holds NUL (load
+# refuses it), so the mark cannot come from an editor.
+ROOT = "\x00"
+# Link schemes that name an entry of the site: ``[the claim](claim:some-id)``.
+ENTRY_SCHEMES = ("claim", "claimant", "source", "topic", "page")
+
+
+class LinkError(Exception):
+    """A link that cannot be resolved, with what to do about it."""
+
+    def __init__(self, message: str, hint: str | None = None):
+        super().__init__(message)
+        self.message, self.hint = message, hint
+
 
 @dataclass(frozen=True)
 class LinkProblem:
     line: int  # 0-based line within the Markdown text
     message: str
-    hint: str
+    hint: str | None
 
 
-def render_markdown(text: str) -> tuple[Markup, list[LinkProblem]]:
+@dataclass(frozen=True)
+class Link:
+    line: int  # 0-based line within the Markdown text
+    href: str  # as written
+    target: str  # as resolved: ROOT + a site-relative URL, or as written
+
+
+class Prose:
+    """Rendered Markdown whose links to the site are placed by the page that shows it."""
+
+    __slots__ = ("_html",)
+
+    def __init__(self, html: str):
+        self._html = html
+
+    def __bool__(self) -> bool:
+        return bool(self._html)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Prose) and other._html == self._html
+
+    def __hash__(self) -> int:
+        return hash(self._html)
+
+    def __getstate__(self) -> str:
+        return self._html
+
+    def __setstate__(self, html: str) -> None:
+        self._html = html
+
+    def at(self, root: str) -> Markup:
+        """The HTML with site links made relative to ``root``: '../../' from a claim page,
+        '' from the home page, or the site's absolute address (feeds, data exports)."""
+        return Markup(self._html.replace(ROOT, root))
+
+    def __html__(self) -> str:
+        raise TypeError("Prose must be placed on a page: write {{ prose|rel }} in templates")
+
+
+Resolve = Callable[[str], str]  # href as written → target; raises LinkError
+
+
+def render_markdown(text: str, resolve: Resolve | None = None,
+                    ) -> tuple[Prose, list[LinkProblem], list[Link]]:
+    """The HTML, the links that are wrong, and every link with its resolved target."""
     tokens = _md.parse(text)
-    problems = []
+    problems: list[LinkProblem] = []
+    links: list[Link] = []
     for block in tokens:
+        line = block.map[0] if block.map else 0
         for token in [block, *(block.children or [])]:
-            href = token.attrGet("href") if token.type == "link_open" else (
-                token.attrGet("src") if token.type == "image" else None)
-            if href is None:
+            if token.type in ("softbreak", "hardbreak"):
+                line += 1
                 continue
-            problem = _link_problem(str(href))
-            if problem:
-                line = block.map[0] if block.map else 0
-                problems.append(LinkProblem(line, *problem))
-    return Markup(_md.renderer.render(tokens, _md.options, {})), problems
+            attribute = "href" if token.type == "link_open" else (
+                "src" if token.type == "image" else None)
+            if attribute is None:
+                continue
+            href = str(token.attrGet(attribute))
+            try:
+                _check_scheme(href)
+                target = resolve(href) if resolve else href
+            except LinkError as error:
+                problems.append(LinkProblem(line, error.message, error.hint))
+                continue
+            token.attrSet(attribute, target)
+            links.append(Link(line, href, target))
+    return Prose(_md.renderer.render(tokens, _md.options, {})), problems, links
 
 
-def _link_problem(href: str) -> tuple[str, str] | None:
+def _check_scheme(href: str) -> None:
     parts = urlsplit(href)
     scheme = parts.scheme.lower()
     if not scheme and not parts.netloc:
-        return None  # relative link: fine
+        return  # relative link
+    if scheme in ENTRY_SCHEMES and not parts.netloc:
+        return
     if scheme in SAFE_SCHEMES and (scheme == "mailto" or parts.netloc):
-        return None
-    return (f"link '{href}' is not allowed: only http(s), mailto and relative links",
-            "link to an https:// address or a relative path like ../methodology/")
+        return
+    raise LinkError(f"link '{href}' is not allowed: only http(s), mailto, relative links "
+                    "and links to entries like claim:ID",
+                    "link to an https:// address, or to a page of this site as page:ID "
+                    "(e.g. page:methodology) or claim:ID")

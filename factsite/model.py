@@ -14,9 +14,19 @@ from functools import cached_property
 from typing import Any, Callable
 from urllib.parse import urlsplit
 
-from markupsafe import Markup
+from .markdown import Prose
 
 from .passages import Span
+
+# Where each kind of entry lives, relative to the site's root.
+_ENTRY_PATHS = {"claim": "claims/{}/", "claimant": "claimants/{}/", "source": "sources/{}/",
+                "topic": "topics/{}/", "rating": "ratings/{}/", "page": "{}/"}
+
+
+def entry_url(kind: str, entry_id: str) -> str:
+    """The site-relative URL of an entry (also what ``claim:ID`` links in Markdown lead to)."""
+    return _ENTRY_PATHS[kind].format(entry_id)
+
 
 OMISSION = " […] "  # shown where a quote leaves words out
 RTL_LANGUAGES = frozenset({"ar", "arc", "ckb", "dv", "fa", "he", "ks", "ps", "sd", "ug", "ur", "yi"})
@@ -64,7 +74,7 @@ class Rating:
 
     @property
     def url(self) -> str:
-        return f"ratings/{self.id}/"
+        return entry_url("rating", self.id)
 
 
 @_entity
@@ -76,7 +86,7 @@ class Topic:
 
     @property
     def url(self) -> str:
-        return f"topics/{self.id}/"
+        return entry_url("topic", self.id)
 
 
 @_entity
@@ -92,12 +102,12 @@ class Claimant:
     kind: str
     role: str | None
     same_as: str | None
-    description_html: Markup | None
+    description_html: Prose | None
     claims: tuple[Claim, ...] = ()
 
     @property
     def url(self) -> str:
-        return f"claimants/{self.id}/"
+        return entry_url("claimant", self.id)
 
     @cached_property
     def disputed_by(self) -> tuple[Claim, ...]:
@@ -144,7 +154,7 @@ class Source:
 
     @property
     def url(self) -> str:
-        return f"sources/{self.id}/"
+        return entry_url("source", self.id)
 
     @property
     def cited_by(self) -> tuple[Claim, ...]:
@@ -246,7 +256,7 @@ class Passage:
 @_entity
 class Update:
     date: PartialDate
-    note_html: Markup
+    note_html: Prose
 
 
 @_entity
@@ -258,7 +268,7 @@ class Claim:
     venue: str | None
     rating: Rating | None
     topics: tuple[Topic, ...]
-    analysis_html: Markup | None
+    analysis_html: Prose | None
     published: PartialDate | None
     updates: tuple[Update, ...]
     passages: tuple[Passage, ...] = ()
@@ -270,7 +280,7 @@ class Claim:
 
     @property
     def url(self) -> str:
-        return f"claims/{self.id}/"
+        return entry_url("claim", self.id)
 
     @property
     def is_disputed(self) -> bool:
@@ -372,11 +382,11 @@ class Page:
     id: str
     title: str
     description: str | None
-    html: Markup
+    html: Prose
 
     @property
     def url(self) -> str:
-        return f"{self.id}/"
+        return entry_url("page", self.id)
 
 
 @_entity

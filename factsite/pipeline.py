@@ -10,10 +10,10 @@ from typing import Callable
 from .diagnostics import ContentError, Diagnostic, errors
 from .load import load_content
 from .model import Site
-from .render import plan, render_pages
+from .render import Page, plan, render_pages
 from .search import index_site
 from .schema import override_base_url
-from .validate import validate
+from .validate import assemble, check, dead_links, unused
 from .write import check_output_dir, count_files, staged
 
 
@@ -48,14 +48,29 @@ def load_site(content_dir: Path, *, base_url: str | None = None,
     ``base_url`` replaces site.yaml's (``--base-url``: the address a deployment
     knows only at build time); see :func:`factsite.schema.override_base_url`.
     """
+    site, _, warnings = _load_and_plan(content_dir, base_url, lambda stage: None)
+    return site, warnings
+
+
+def _load_and_plan(content_dir: Path, base_url: str | None, lap: Callable[[str], None],
+                   ) -> tuple[Site, list[Page], tuple[Diagnostic, ...]]:
+    """The checked site and its plan; links in Markdown are checked against the plan."""
     documents, diagnostics = load_content(Path(content_dir))
-    site, found = validate(documents)
+    checked, found = check(documents)
     diagnostics += found
-    if site is None or errors(diagnostics):
+    if checked is None or errors(diagnostics):
         raise ContentError(diagnostics)
+    site = assemble(checked)
     if base_url is not None:
         site = replace(site, base_url=override_base_url(base_url))
-    return site, tuple(sorted(diagnostics))
+    lap("load and check")
+    pages = plan(site)
+    diagnostics += unused(site, checked)
+    diagnostics += dead_links(checked.links, {u for p in pages for u in (p.url, p.path)})
+    if errors(diagnostics):
+        raise ContentError(diagnostics)
+    lap("plan")
+    return site, pages, tuple(sorted(diagnostics))
 
 
 def build(content_dir: Path, templates_dir: Path, out_dir: Path, *, strict: bool = False,
@@ -72,12 +87,9 @@ def build(content_dir: Path, templates_dir: Path, out_dir: Path, *, strict: bool
     check_output_dir(out_dir, [content_dir, templates_dir, Path.cwd()])
     if progress:
         progress("checking content")
-    site, warnings = load_site(content_dir, base_url=base_url)
+    site, pages, warnings = _load_and_plan(content_dir, base_url, watch.lap)
     if strict and warnings:
         raise ContentError(warnings)
-    watch.lap("load and check")
-    pages = plan(site)
-    watch.lap("plan")
     with staged(out_dir, templates_dir / "static") as staging:
         render_pages(site, templates_dir, pages, staging, jobs=jobs, progress=progress and (
             lambda done, total: progress(f"rendering {done:,}/{total:,} pages")))

@@ -26,10 +26,12 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 from urllib.parse import urlsplit
 
 import jinja2
+from markupsafe import Markup
 
 from . import export
 from .diagnostics import ContentError, Diagnostic
 from .i18n import MissingTranslation, Translations
+from .markdown import Prose
 from .model import Claim, PartialDate, Site, ThreadNode, paginate
 from .write import write_file
 
@@ -239,12 +241,16 @@ class Renderer:
 
 
 @jinja2.pass_context
-def _relative_url(context: jinja2.runtime.Context, target: str) -> str:
-    """A site-relative URL as seen from the page being rendered, so any sub-path works."""
+def _relative_url(context: jinja2.runtime.Context, target: str | Prose) -> str | Markup:
+    """A site-relative URL as seen from the page being rendered, so any sub-path works;
+    or rendered Markdown with its links to the site made relative the same way."""
     if "root" in context:  # pages served at unknown depth (404) use absolute paths
-        return context["root"] + target
-    depth = context["page_url"].count("/")
-    return "../" * depth + target if (depth or target) else "./"
+        root = context["root"]
+    else:
+        root = "../" * context["page_url"].count("/")
+    if isinstance(target, Prose):
+        return target.at(root)
+    return root + target if (root or target) else "./"
 
 
 @dataclass(frozen=True)

@@ -10,20 +10,22 @@ one index (linear in the archive). :func:`validate` runs both.
 
 from __future__ import annotations
 
+import posixpath
 import re
 import typing
 from collections import defaultdict
 from dataclasses import dataclass
+from functools import partial
 from pathlib import PurePath
 from typing import Any, Iterable
+from urllib.parse import urlsplit
 
-from markupsafe import Markup
 from pydantic import BaseModel, ValidationError
 
 from . import model as m
 from .diagnostics import Diagnostic, errors
 from .load import COLLECTIONS, Document, YamlPath
-from .markdown import render_markdown
+from .markdown import ENTRY_SCHEMES, ROOT, LinkError, Prose, render_markdown
 from .passages import (Ambiguous, ContextMismatch, Corpus, EmptyQuote, NotFound, SourceText,
                        Span)
 from .suggest import FIELD_SYNONYMS, closest, did_you_mean, listing
@@ -39,6 +41,8 @@ RESERVED_PAGE_IDS = frozenset({
     "feed", "sitemap", "robots", "404", "index", "pagefind", "ratings", "page",
 })
 
+# Output the plan does not list: the theme's static files and the search index.
+UNPLANNED = ("static/", "pagefind/")
 DIFFERENCES_SHOWN = 3  # word differences a 'quote not found' hint names
 # Kinds an editor adds with `python build.py new KIND ID`: one file per entity.
 NEW_KINDS = frozenset(kind for kind, _ in COLLECTIONS.values())
@@ -67,7 +71,8 @@ class Checked:
     # (claim id, passage index) → where its quote is: one span, or one per part of a quote
     # with omissions
     spans: dict[tuple[str, int], tuple[Span, ...]]
-    markdown: dict[tuple[str, YamlPath], Markup]  # (file, field) → rendered HTML
+    markdown: dict[tuple[str, YamlPath], Prose]  # (file, field) → rendered HTML
+    links: list[SiteLink]  # every link to the site in Markdown, for :func:`dead_links`
 
 
 def _diagnostic(doc: Document, path: YamlPath, message: str, hint: str | None = None, *,
@@ -86,7 +91,8 @@ class _Checker:
         self.source_docs: dict[str, Document] = {}
         self.corpus: Corpus | None = None  # built at the first quote not found
         self.spans: dict[tuple[str, int], tuple[Span, ...]] = {}
-        self.markdown: dict[tuple[str, YamlPath], Markup] = {}
+        self.markdown: dict[tuple[str, YamlPath], Prose] = {}
+        self.links: list[SiteLink] = []
 
     # -- reporting -----------------------------------------------------------
 
@@ -99,6 +105,9 @@ class _Checker:
     def run(self) -> tuple[Checked | None, list[Diagnostic]]:
         for doc in self.documents:
             self.check_shape(doc)
+        for doc in self.documents:  # once every id is known: links name entries
+            if not doc.failed:
+                self.check_markdown_fields(doc)
         site_entry = self.parsed["site"].get("site")
         for doc, claim in self.parsed["claim"].values():
             self.check_claim(doc, claim, site_entry[1] if site_entry else None)
@@ -125,7 +134,8 @@ class _Checker:
                     rest or "write the page in Markdown"))
         if errors(self.diagnostics) or any(doc.failed for doc in self.documents):
             return None, sorted(self.diagnostics)
-        return (Checked(dict(self.parsed), self.source_texts, self.spans, self.markdown),
+        return (Checked(dict(self.parsed), self.source_texts, self.spans, self.markdown,
+                        self.links),
                 sorted(self.diagnostics))
 
     def check_shape(self, doc: Document) -> None:
@@ -136,7 +146,6 @@ class _Checker:
         self.known_ids[doc.kind].add(doc.id)
         if doc.failed:
             return
-        self.check_markdown_fields(doc)
         model = MODELS[doc.kind]
         if doc.kind == "source" and doc.body is not None:
             self.source_texts[doc.id] = SourceText(doc.body)
@@ -370,16 +379,85 @@ class _Checker:
         for path, text in fields:
             if not isinstance(text, str):
                 continue
-            html, problems = render_markdown(text)
+            html, problems, links = render_markdown(text, partial(self.resolve_link, doc))
             self.markdown[(doc.path, path)] = html
-            for problem in problems:
+
+            def where(line: int) -> tuple[int, int]:
                 if path == ():
-                    line, col = doc.body_line + problem.line, 1
-                else:
-                    line, col = doc.mark(path)
-                    line += problem.line
-                self.diagnostics.append(Diagnostic(doc.path, line, col, problem.message,
-                                                   problem.hint))
+                    return doc.body_line + line, 1
+                start, col = doc.mark(path)
+                return start + line, col
+            for problem in problems:
+                self.diagnostics.append(Diagnostic(doc.path, *where(problem.line),
+                                                   problem.message, problem.hint))
+            self.links += [SiteLink(doc.path, *where(link.line), link.href,
+                                    link.target[len(ROOT):])
+                           for link in links if link.target.startswith(ROOT)]
+
+    def resolve_link(self, doc: Document, href: str) -> str:
+        """``claim:ID`` and the like → the entry's URL; a relative link → the URL it leads
+        to from the page the text is on. Both become site-relative (behind ROOT)."""
+        home = m.entry_url(doc.kind, doc.id)
+        parts = urlsplit(href)
+        scheme = parts.scheme.lower()
+        rest = href[len(parts.scheme) + 1:] if scheme else href
+        if scheme in ENTRY_SCHEMES:
+            entry_id, _, fragment = rest.partition("#")
+            known = self.known_topics() if scheme == "topic" else self.known_ids[scheme]
+            if entry_id not in known:
+                raise LinkError(f"unknown {scheme} '{entry_id}' in link '{href}'",
+                                unknown_id_hint(scheme, entry_id, known, doc.path))
+            return ROOT + m.entry_url(scheme, entry_id) + (f"#{fragment}" if fragment else "")
+        if scheme or parts.netloc or not (parts.path or parts.query):
+            return href  # absolute (checked already) or a fragment of the same page
+        path = parts.path
+        if path.startswith("/"):  # from the site's root (which may be a sub-path when published)
+            page = path.lstrip("/")
+        else:
+            page = posixpath.normpath(posixpath.join(home, path)) if path else home.rstrip("/")
+            if page == ".." or page.startswith("../"):
+                raise LinkError(f"link '{href}' leads outside the site",
+                                "link to an entry as claim:ID, claimant:ID, source:ID, topic:ID "
+                                "or page:ID")
+            page = "" if page == "." else page
+            if page and (path.endswith("/") or path.rsplit("/", 1)[-1] in (".", "..") or not path):
+                page += "/"
+        return ROOT + page + href[len(parts.path):]
+
+    def known_topics(self) -> set[str]:
+        """Topic ids with a page: those site.yaml defines, else those claims use."""
+        site = self.parsed["site"].get("site")
+        if site and site[1].topics:
+            return {t.id for t in site[1].topics}
+        return {t for _, claim in self.parsed["claim"].values() for t in claim.topics}
+
+
+@dataclass(frozen=True)
+class SiteLink:
+    """A link in Markdown to a page of the site, where it was written."""
+
+    path: str
+    line: int
+    col: int
+    href: str  # as written
+    target: str  # site-relative, maybe with '?query' or '#fragment'
+
+
+def dead_links(links: Iterable[SiteLink], produced: set[str]) -> list[Diagnostic]:
+    """Links to pages the build does not produce (``produced``: site-relative URLs and
+    file paths of the plan). One set lookup per link."""
+    found = []
+    for link in links:
+        page = link.target.split("#", 1)[0].split("?", 1)[0]
+        if page in produced or page.startswith(UNPLANNED):
+            continue
+        hint = ("link to an entry as claim:ID, claimant:ID, source:ID, topic:ID or page:ID: "
+                "those are checked and work from every page")
+        if link.href.split("#", 1)[0].split("?", 1)[0] != "/" + page:
+            hint = f"from this text it leads to '/{page}'; " + hint
+        found.append(Diagnostic(link.path, link.line, link.col,
+                                f"link '{link.href}' leads to no page of the site", hint))
+    return found
 
 
 def unused(site: m.Site, checked: Checked) -> list[Diagnostic]:
@@ -533,8 +611,9 @@ def unknown_id_hint(kind: str, ref: str, known: Iterable[str], path: str) -> str
         how = f"{kind}s are defined under '{kind}s' in {content / 'site.yaml'}"
     if not known:
         return f"there are no {kind}s yet; {how}"
-    count = f"{len(known)} {kind}s" if len(known) != 1 else f"1 {kind}"
-    return f"nothing is close among the {count} ({listing(known)}); {how}"
+    if len(known) == 1:
+        return f"nothing is close (the only {kind} is '{known[0]}'); {how}"
+    return f"nothing is close among the {len(known)} {kind}s ({listing(known)}); {how}"
 
 
 def _walk(node: m.ThreadNode) -> Iterable[m.ThreadNode]:

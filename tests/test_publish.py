@@ -258,7 +258,9 @@ def test_claims_json_holds_the_resolved_dataset(fixture_site):
     assert opens["supported_by"] == ["bridge-costs-40-million"]
     assert opens["rating"] == "misleading"
     assert opens["updates"] == [{"date": "2021-05-02",
-                                 "note": "<p>Added the press office statement.</p>\n"}]
+                                 "note": "<p>Added the <a href=\"https://example.org/harbour/"
+                                         "sources/2021-04-press-office/\">press office "
+                                         "statement</a>.</p>\n"}]  # links are absolute here
     counter = next(c for c in data["claims"] if c["id"] == "not-before-2024")
     assert counter["disputes"] == ["bridge-opens-2022"]
     assert [r["id"] for r in data["ratings"]] == ["accurate", "misleading", "false"]
@@ -330,7 +332,8 @@ def test_corrections_page_is_generated_when_content_has_none(fixture_site):
     html = soup(out / "corrections" / "index.html")
     assert html.h1.get_text() == "Corrections"
     assert [a["href"] for a in html.find("ol", class_="updates-log").find_all("a")] == [
-        "../claims/bridge-opens-2022/"]
+        "../claims/bridge-opens-2022/",
+        "../sources/2021-04-press-office/"]  # the note's source:ID link, from this depth
 
 
 def test_a_rated_claim_too_long_for_claimreview_is_a_warning(content, tmp_path, monkeypatch, capsys):
