@@ -132,7 +132,8 @@ class _Checker:
                     doc.path, doc.body_line + doc.body.count("\n", 0, start),
                     start - line_start + 1, "page text is still a TODO placeholder",
                     rest or "write the page in Markdown"))
-        if errors(self.diagnostics) or any(doc.failed for doc in self.documents):
+        if (errors(self.diagnostics) or any(doc.failed for doc in self.documents)
+                or "site" not in self.parsed["site"]):  # no site.yaml: load reported it
             return None, sorted(self.diagnostics)
         return (Checked(dict(self.parsed), self.source_texts, self.spans, self.markdown,
                         self.links),
