@@ -185,6 +185,9 @@ class _Checker:
             known = _fields_at(model, loc[:-1])
             close = closest(str(loc[-1]), known, FIELD_SYNONYMS)
             hint = did_you_mean(close) if close else "known fields: " + ", ".join(known)
+            if " " in str(loc[-1]) and not close:  # no field name has a space: a wrapped line
+                hint = ("if this line goes on with the value above it, indent it further than "
+                        "that field's name (or put the value in quotes); " + hint)
             self.report(doc, loc, f"unknown field '{loc[-1]}'", hint, at_key=True)
         elif kind == "value_error" and isinstance(problem.get("ctx", {}).get("error"), Invalid):
             invalid = problem["ctx"]["error"]
