@@ -22,6 +22,7 @@ from pathlib import Path
 from .diagnostics import ContentError, Diagnostic
 from .load import COLLECTIONS, load_file
 from .schema import ID_PATTERN, Invalid, suggest_id
+from .suggest import listing
 from .validate import RESERVED_PAGE_IDS
 
 # kind → (directory under content/, file extension)
@@ -36,7 +37,6 @@ NEXT_STEP = {
             "then run: python build.py check",
 }
 _ID = re.compile(ID_PATTERN)
-_LISTED = 8  # ids listed in a comment, then "and N more"
 
 
 @dataclass(frozen=True)
@@ -278,8 +278,7 @@ def _comment(text: str) -> str:
 
 
 def _listing(ids: tuple[str, ...]) -> str:
-    shown = ", ".join(yaml_text(i) for i in ids[:_LISTED])
-    return shown + (f" and {len(ids) - _LISTED} more" if len(ids) > _LISTED else "")
+    return listing([yaml_text(i) for i in ids])
 
 
 def yaml_text(value: str) -> str:

@@ -62,8 +62,8 @@ def did_you_mean(names: list[str]) -> str:
 
 
 def listing(ids: Iterable[str], limit: int = LISTED) -> str:
-    """``a, b, c`` — complete, or ending in how many it leaves out."""
-    ids = sorted(ids)
+    """``a, b, c`` (in the order given) — complete, or ending in how many it leaves out."""
+    ids = list(ids)
     if len(ids) <= limit:
         return ", ".join(ids)
     return ", ".join(ids[:limit]) + f" and {len(ids) - limit} more"

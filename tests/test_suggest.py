@@ -48,7 +48,7 @@ def test_a_synonym_is_only_suggested_where_that_field_exists():
 
 
 def test_listing_is_complete_or_says_how_many_it_leaves_out():
-    assert listing(["b", "a"]) == "a, b"
+    assert listing(["b", "a"]) == "b, a"
     ids = [f"id-{n:02d}" for n in range(11)]
     assert listing(ids) == "id-00, id-01, id-02, id-03, id-04, id-05, id-06, id-07 and 3 more"
 
