@@ -6,6 +6,8 @@ The search page's console, requests, width, axe and vnu checks run with every pa
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 
@@ -95,3 +97,14 @@ def test_the_search_page_does_not_shift_when_pagefind_loads(browse, representati
     page.wait_for_selector(".pagefind-ui__search-input")
     page.wait_for_timeout(500)
     assert page.evaluate("window.__shift") == 0
+
+
+def test_excerpts_keep_labels_apart_from_values(browse, representatives):
+    """'Where: Interview with CNN', not 'WhereInterview with CNN'."""
+    claim = next(c for c in DEMO.claims if c.venue == "Interview with CNN")
+    visit = run_search(browse(width=1280), representatives, "CNN")
+    visit.page.wait_for_selector(".pagefind-ui__result-excerpt")
+    excerpts = visit.page.eval_on_selector_all(".pagefind-ui__result-excerpt",
+                                               "nodes => nodes.map(n => n.textContent)")
+    assert any(f"Where: {claim.venue}"[:20] in e for e in excerpts), excerpts
+    assert not any(re.search(r"(Where|Date|Outlet|Published|Rating)[A-Z0-9]", e) for e in excerpts)
