@@ -13,9 +13,12 @@ import time
 from pathlib import Path
 from typing import TextIO
 
-from factsite import importer, pipeline, scaffold, serve
+from factsite import pipeline
 from factsite.diagnostics import FORMATS, ContentError, summary
-from factsite.schema import Invalid, json_schema_files, override_base_url
+from factsite.load import COLLECTIONS
+
+# The verbs import what only they need (the dev server, the scaffold, pydantic's
+# schemas) themselves: `build` with nothing to do is over before those would load.
 
 EXIT_OK, EXIT_CONTENT, EXIT_USAGE, EXIT_BUG, EXIT_INTERRUPTED = 0, 1, 2, 70, 130
 VERBS = ("build", "check", "serve", "new", "schema", "import")
@@ -57,7 +60,8 @@ def _build(args: argparse.Namespace) -> int:
     progress = ProgressLine(sys.stderr) if sys.stderr.isatty() else None
     try:
         result = pipeline.build(args.content, args.templates, args.out, strict=args.strict,
-                                base_url=args.base_url, jobs=args.jobs, progress=progress)
+                                base_url=args.base_url, jobs=args.jobs, progress=progress,
+                                use_cache=not args.no_cache)
     finally:
         if progress:
             progress.clear()
@@ -71,8 +75,9 @@ def _built(result: pipeline.BuildResult, args: argparse.Namespace) -> None:
     if args.verbose:
         for stage, seconds in result.stages:
             print(f"  {stage}: {seconds:.2f} s", file=sys.stderr)
-    print(f"built {len(result.site.claims)} claims, {result.pages} pages "
-          f"({result.files} files) into {args.out}/ in {result.seconds:.2f} s",
+    rendered = "" if result.rendered == result.pages else f"; {result.rendered} rendered"
+    print(f"built {result.claims} claims, {result.pages} pages "
+          f"({result.files} files{rendered}) into {args.out}/ in {result.seconds:.2f} s",
           file=sys.stderr if args.format == "json" else sys.stdout)  # stdout: JSON only
 
 
@@ -119,6 +124,8 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    from factsite import serve
+
     try:
         sockets = serve.listen(args.host, args.port)
     except OSError as error:
@@ -134,6 +141,9 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _new(args: argparse.Namespace) -> int:
+    from factsite import scaffold
+    from factsite.schema import Invalid
+
     try:
         scaffold.check_id(args.kind, args.id)
     except Invalid as invalid:  # a usage error: the file was never there
@@ -145,6 +155,9 @@ def _new(args: argparse.Namespace) -> int:
 
 
 def _import(args: argparse.Namespace) -> int:
+    from factsite import importer
+    from factsite.schema import Invalid
+
     try:
         done = importer.run(args.content, args.source, source_id=args.id, url=args.url,
                             language=args.language)
@@ -163,6 +176,8 @@ def _import(args: argparse.Namespace) -> int:
 
 
 def _schema(args: argparse.Namespace) -> int:
+    from factsite.schema import json_schema_files
+
     args.out.mkdir(parents=True, exist_ok=True)
     files = json_schema_files()
     for name, text in files.items():
@@ -172,6 +187,8 @@ def _schema(args: argparse.Namespace) -> int:
 
 
 def _base_url(text: str) -> str:
+    from factsite.schema import Invalid, override_base_url
+
     try:
         return override_base_url(text)
     except Invalid as invalid:
@@ -209,6 +226,9 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument("--jobs", type=_positive, metavar="N",
                         help="render in N processes (default: one per core)")
     common.add_argument("--verbose", action="store_true", help="print each stage's time")
+    common.add_argument("--no-cache", action="store_true",
+                        help="ignore and leave alone the build cache (.factsite-cache/ beside "
+                             "the output directory): render every page")
     common.add_argument("--debug", action="store_true", help="show tracebacks")
     plain = argparse.ArgumentParser(add_help=False)  # verbs that print no diagnostics lists
     plain.set_defaults(format="text")
@@ -238,7 +258,8 @@ def _parser() -> argparse.ArgumentParser:
     new = verbs.add_parser("new", parents=[plain], help="write a commented template for new content",
                            description="Write content/<kind>s/<id> as a commented template; "
                                        "never overwrites a file.")
-    new.add_argument("kind", choices=list(scaffold.KINDS), help="what to add")
+    new.add_argument("kind", choices=[kind for _, (kind, _) in sorted(COLLECTIONS.items())],
+                     help="what to add")
     new.add_argument("id", help="its id: lowercase letters, digits and single hyphens")
     new.add_argument("--content", type=Path, default=Path("content"),
                      help="content directory (default: content)")

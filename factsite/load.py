@@ -21,6 +21,7 @@ from typing import Any, Mapping
 
 import yaml
 
+from .cache import Cache, digest
 from .diagnostics import ContentError, Diagnostic, Lines
 
 YamlPath = tuple[str | int, ...]
@@ -66,6 +67,15 @@ class Document:
     def key_mark(self, path: YamlPath) -> Mark:
         return self.key_marks.get(path) or self.mark(path)
 
+    def __reduce__(self) -> tuple:  # for the build cache: mapping proxies do not pickle
+        return _document, (self.path, self.kind, self.id, self.data, dict(self.marks),
+                           dict(self.key_marks), self.body, self.body_line, self.failed)
+
+
+def _document(path, kind, doc_id, data, marks, key_marks, body, body_line, failed):  # noqa: ANN001
+    return Document(path, kind, doc_id, data, _freeze(marks), _freeze(key_marks), body,
+                    body_line, failed)
+
 
 class _Problem(Exception):
     def __init__(self, mark: Mark, message: str, hint: str | None = None):
@@ -73,8 +83,12 @@ class _Problem(Exception):
         self.mark, self.message, self.hint = mark, message, hint
 
 
-def load_content(content_dir: Path) -> tuple[list[Document], list[Diagnostic]]:
-    """Read every content file; unreadable files become diagnostics, not documents."""
+def load_content(content_dir: Path, cache: Cache | None = None,
+                 ) -> tuple[list[Document], list[Diagnostic]]:
+    """Read every content file; unreadable files become diagnostics, not documents.
+
+    With a ``cache``, a file whose bytes were parsed before is not parsed again.
+    """
     documents: list[Document] = []
     diagnostics: list[Diagnostic] = []
     content_dir = Path(content_dir)
@@ -122,7 +136,7 @@ def load_content(content_dir: Path) -> tuple[list[Document], list[Diagnostic]]:
 
     for file, kind in wanted:
         try:
-            documents.append(load_file(file, kind))
+            documents.append(load_file(file, kind, cache))
         except _Problem as found:
             problem(file, found)
             documents.append(Document(str(file), kind, file.stem, None, failed=True))
@@ -148,9 +162,16 @@ def load_yaml(file: Path, kind: str) -> Document:
                                        problem.hint)]) from None
 
 
-def load_file(file: Path, kind: str) -> Document:
-    text = _decode(read_limited(file, SOURCE_LIMIT if kind == "source" else FILE_LIMIT,
-                                "a source" if kind == "source" else f"a {kind} file"))
+def load_file(file: Path, kind: str, cache: Cache | None = None) -> Document:
+    raw = read_limited(file, SOURCE_LIMIT if kind == "source" else FILE_LIMIT,
+                       "a source" if kind == "source" else f"a {kind} file")
+    if cache is None:
+        return _parse(file, kind, raw)
+    return cache.memo("documents", (kind, str(file), digest(raw)), lambda: _parse(file, kind, raw))
+
+
+def _parse(file: Path, kind: str, raw: bytes) -> Document:
+    text = _decode(raw)
     doc_id = "site" if kind == "site" else file.stem
     if kind not in _FRONT_MATTER_KINDS:
         data, marks, key_marks = parse_yaml(text)

@@ -1,30 +1,37 @@
-"""Runs the stages in order: load → validate → plan → render → index → write. The only place that does."""
+"""Runs the stages in order: load → validate → plan → render → index → write. The only place that does.
+
+The modules of the later stages (pydantic, Jinja, Markdown, Pagefind) are
+imported when a build gets to them: a build with nothing to do is over
+before they would have loaded.
+"""
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
+from .cache import BuildState, Cache, PageRecord, digest, fingerprint, tree_digest
 from .diagnostics import ContentError, Diagnostic, errors
-from .load import load_content
-from .model import Site
-from .render import Page, plan, render_pages
-from .search import index_site
-from .schema import override_base_url
-from .validate import assemble, check, dead_links, unused
-from .write import check_output_dir, count_files, staged
+from .write import MARKER, check_output_dir, count_files, link_file, staged
+
+if TYPE_CHECKING:
+    from .model import Site
+    from .render import Page
 
 
 @dataclass(frozen=True)
 class BuildResult:
-    site: Site
+    site: Site | None  # None when nothing changed: the content was not even loaded
+    claims: int
     pages: int
     files: int
     seconds: float
     warnings: tuple[Diagnostic, ...]
     stages: tuple[tuple[str, float], ...] = ()  # (stage, seconds), in order: --verbose
+    rendered: int = 0  # pages rendered by this build; the others were kept from the last one
 
 
 Progress = Callable[[str], None]  # told what a long stage is doing, e.g. 'rendering 10/20 pages'
@@ -41,22 +48,28 @@ class _Stopwatch:
         self.last = now
 
 
-def load_site(content_dir: Path, *, base_url: str | None = None,
+def load_site(content_dir: Path, *, base_url: str | None = None, cache: Cache | None = None,
               ) -> tuple[Site, tuple[Diagnostic, ...]]:
     """Read and check all content; return the site and its warnings or raise ContentError.
 
     ``base_url`` replaces site.yaml's (``--base-url``: the address a deployment
     knows only at build time); see :func:`factsite.schema.override_base_url`.
     """
-    site, _, warnings = _load_and_plan(content_dir, base_url, lambda stage: None)
+    site, _, warnings = _load_and_plan(content_dir, base_url, lambda stage: None, cache)
     return site, warnings
 
 
 def _load_and_plan(content_dir: Path, base_url: str | None, lap: Callable[[str], None],
+                   cache: Cache | None = None,
                    ) -> tuple[Site, list[Page], tuple[Diagnostic, ...]]:
     """The checked site and its plan; links in Markdown are checked against the plan."""
-    documents, diagnostics = load_content(Path(content_dir))
-    checked, found = check(documents)
+    from .load import load_content
+    from .render import plan
+    from .schema import override_base_url
+    from .validate import assemble, check, dead_links, unused
+
+    documents, diagnostics = load_content(Path(content_dir), cache)
+    checked, found = check(documents, cache)
     diagnostics += found
     if checked is None or errors(diagnostics):
         raise ContentError(diagnostics)
@@ -75,31 +88,132 @@ def _load_and_plan(content_dir: Path, base_url: str | None, lap: Callable[[str],
 
 def build(content_dir: Path, templates_dir: Path, out_dir: Path, *, strict: bool = False,
           base_url: str | None = None, jobs: int | None = None,
-          progress: Progress | None = None) -> BuildResult:
-    """Check everything, render into a staging directory on all cores, index it, swap it in.
+          progress: Progress | None = None, use_cache: bool = True) -> BuildResult:
+    """Check everything, render what changed into a staging directory on all cores, index it,
+    swap it in.
 
     Pages are written as they render and never held together in memory; site/
     changes only when every stage succeeded. ``jobs``: render processes (default:
-    one per core); ``progress``: told what a long stage is doing.
+    one per core); ``progress``: told what a long stage is doing. With the cache
+    (``.factsite-cache/`` beside the output directory), a build whose inputs are
+    all unchanged stops at once, and otherwise renders only the pages whose
+    recorded reads changed, keeping the others; the bytes are a cold build's.
     """
     watch = _Stopwatch()
     content_dir, templates_dir, out_dir = Path(content_dir), Path(templates_dir), Path(out_dir)
     check_output_dir(out_dir, [content_dir, templates_dir, Path.cwd()])
+    cache = Cache.beside(out_dir) if use_cache else None
+    inputs = _inputs(cache, content_dir, templates_dir, base_url) if cache else b""
+    if cache:
+        last = cache.state(out_dir, head_only=True)
+        if last.inputs == inputs and _wrote(out_dir, last):
+            warnings = tuple(last.summary["warnings"])
+            if strict and warnings:
+                raise ContentError(warnings)
+            watch.lap("compare with the last build")
+            return BuildResult(None, last.summary["claims"], last.summary["pages"],
+                               last.summary["files"], time.perf_counter() - watch.started,
+                               warnings, tuple(watch.laps), 0)
+    from .render import render_pages
+    from .search import BUNDLE, index_site
+
     if progress:
         progress("checking content")
-    site, pages, warnings = _load_and_plan(content_dir, base_url, watch.lap)
+    try:
+        site, pages, warnings = _load_and_plan(content_dir, base_url, watch.lap, cache)
+    finally:
+        if cache:
+            cache.save_memos()
     if strict and warnings:
         raise ContentError(warnings)
+    state = cache.state(out_dir) if cache else BuildState()
+    theme = fingerprint((tree_digest(templates_dir / "i18n").hex(), site.language))
+    templates = _template_digests(templates_dir)
+    if state.theme != theme or not _wrote(out_dir, state):
+        state = BuildState()
+    changed_reads = state.changed_reads(site) if state.pages else set()
+    changed_templates = {name for name, value in state.templates.items()
+                         if templates.get(name) != value}
+    records: dict[str, PageRecord] = {}
+    dirty = []
+    for index, page in enumerate(pages):
+        made_from = fingerprint((page.template, page.url, page.context))
+        previous = state.pages.get(page.path)
+        if (previous is not None and page.produce is None and previous.made_from == made_from
+                and changed_templates.isdisjoint(previous.templates)
+                and changed_reads.isdisjoint(previous.reads)
+                and os.path.isfile(out_dir / page.path)):
+            records[page.path] = previous
+        else:
+            records[page.path] = PageRecord(made_from, (), (), "")
+            dirty.append(index)
+    watch.lap("compare with the last build")
     with staged(out_dir, templates_dir / "static") as staging:
-        render_pages(site, templates_dir, pages, staging, jobs=jobs, progress=progress and (
-            lambda done, total: progress(f"rendering {done:,}/{total:,} pages")))
+        for path, record in records.items():
+            if record.output:  # kept from the last build
+                link_file(out_dir, staging, path)
+        rendered = render_pages(
+            site, templates_dir, pages, staging, only=dirty, state=state if cache else None,
+            jobs=jobs, progress=progress and (
+                lambda done, total: progress(f"rendering {done:,}/{total:,} pages")))
+        for page in rendered:
+            records[page.path] = replace(records[page.path], templates=page.templates,
+                                         reads=page.reads, output=page.digest)
         watch.lap("render")
-        if progress:
-            progress("indexing for search")
-        index_site(staging, site.language)
+        index_files = state.summary.get("index", [])
+        if _index_stale(state.pages, records, rendered, out_dir, index_files):
+            if progress:
+                progress("indexing for search")
+            index_site(staging, site.language)
+            index_files = sorted(p.relative_to(staging).as_posix()
+                                 for p in (staging / BUNDLE).rglob("*") if p.is_file())
+        else:
+            for path in index_files:
+                link_file(out_dir, staging, path)
         watch.lap("search index")
     count = count_files(out_dir)
     watch.lap("write")
     html = sum(1 for page in pages if page.path.endswith(".html"))
-    return BuildResult(site, html, count, time.perf_counter() - watch.started, warnings,
-                       tuple(watch.laps))
+    if cache:
+        state.inputs, state.out_inode = inputs, os.stat(out_dir).st_ino
+        state.theme, state.templates, state.pages = theme, templates, records
+        state.summary = {"claims": len(site.claims), "pages": html, "files": count,
+                         "warnings": list(warnings), "index": index_files}
+        cache.save_state(out_dir, state)
+    return BuildResult(site, len(site.claims), html, count, time.perf_counter() - watch.started,
+                       warnings, tuple(watch.laps),
+                       sum(1 for page in rendered if page.path.endswith(".html")))
+
+
+def _wrote(out: Path, state: BuildState) -> bool:
+    """Whether ``out`` is still the directory the build recorded in ``state`` wrote."""
+    try:
+        return (out / MARKER).is_file() and os.stat(out).st_ino == state.out_inode
+    except OSError:
+        return False
+
+
+def _inputs(cache: Cache, content: Path, templates: Path, base_url: str | None) -> bytes:
+    """One hash of everything a build reads: equal means the site would come out the same."""
+    options = repr((base_url, os.environ.get("SOURCE_DATE_EPOCH"))).encode()
+    return digest(tree_digest(content, templates) + cache.code + options)
+
+
+def _template_digests(templates: Path) -> dict[str, bytes]:
+    found = {}
+    for file in templates.rglob("*"):
+        relative = file.relative_to(templates).as_posix()
+        if file.is_file() and not relative.startswith(("static/", "i18n/")):
+            found[relative] = digest(file.read_bytes())
+    return found
+
+
+def _index_stale(before: dict[str, PageRecord], after: dict[str, PageRecord],
+                 rendered: list, out: Path, index_files: list[str]) -> bool:
+    """Whether the search index must run again: an HTML page came, went or changed."""
+    if not index_files or not all((out / path).is_file() for path in index_files):
+        return True
+    if {p for p in before if p.endswith(".html")} != {p for p in after if p.endswith(".html")}:
+        return True
+    return any(page.path.endswith(".html") and before[page.path].output != page.digest
+               for page in rendered)

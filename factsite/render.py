@@ -13,6 +13,7 @@ that spawn.
 from __future__ import annotations
 
 import gc
+from array import array
 import hashlib
 import multiprocessing
 import os
@@ -29,6 +30,7 @@ import jinja2
 from markupsafe import Markup
 
 from . import export
+from .cache import RECORDED, BuildState, Recorder
 from .diagnostics import ContentError, Diagnostic
 from .i18n import MissingTranslation, Translations
 from .markdown import Prose
@@ -187,10 +189,39 @@ def _newest_first(claims: tuple[Claim, ...]) -> list[Claim]:
     return sorted(claims, key=lambda c: (c.first_published.sort_key, c.id), reverse=True)
 
 
+class _RecordingEnvironment(jinja2.Environment):
+    """Records which entity fields and templates a page reads while it renders (Lektor's idea).
+
+    Templates reach every field of the model through ``getattr``/``getitem``
+    (``claim.text``, ``map(attribute="name")``) and every template through
+    ``get_template`` (extends, import, include).
+    """
+
+    recorder: Recorder | None = None
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        if self.recorder is not None and type(obj) in RECORDED and self.recorder.reads is not None:
+            self.recorder.reads.add((obj, attribute))
+        return super().getattr(obj, attribute)
+
+    def getitem(self, obj: Any, argument: Any) -> Any:
+        if (self.recorder is not None and type(obj) in RECORDED and isinstance(argument, str)
+                and self.recorder.reads is not None):
+            self.recorder.reads.add((obj, argument))
+        return super().getitem(obj, argument)
+
+    def get_template(self, name: Any, parent: str | None = None, globals: Any = None) -> Any:
+        template = super().get_template(name, parent, globals)
+        if self.recorder is not None and self.recorder.templates is not None:
+            self.recorder.templates.add(template.name)
+        return template
+
+
 class Renderer:
-    def __init__(self, templates_dir: Path, site: Site):
+    def __init__(self, templates_dir: Path, site: Site, recorder: Recorder | None = None):
         self.templates_dir = Path(templates_dir)
-        self.env = jinja2.Environment(
+        self.recorder = recorder
+        self.env = _RecordingEnvironment(
             loader=jinja2.FileSystemLoader(self.templates_dir),
             autoescape=True,
             undefined=jinja2.StrictUndefined,
@@ -202,6 +233,19 @@ class Renderer:
         self.env.globals.update(site=site, _=translations.text, _n=translations.plural)
         self.env.filters["rel"] = _relative_url
         self.env.filters["date"] = translations.date
+        self.env.recorder = recorder
+
+    def render_page(self, page: Page) -> tuple[str, Any]:
+        """The page's text and, with a recorder, what it read: (local read ids, templates)."""
+        if self.recorder is None:
+            return self.render(page), None
+        self.recorder.start()
+        try:
+            text = self.render(page)
+        except BaseException:
+            self.recorder.reads = self.recorder.templates = None
+            raise
+        return text, self.recorder.stop()
 
     def render(self, page: Page) -> str:
         if page.produce is not None:
@@ -259,29 +303,35 @@ class Rendered:
 
     path: str  # site-relative
     digest: str  # sha256 of the bytes written
+    reads: Sequence[int] = ()  # recorded: what it read (ids into the BuildState's keys)
+    templates: tuple[str, ...] = ()  # recorded: the templates it loaded
 
 
 def render_pages(site: Site, templates_dir: Path, pages: Sequence[Page], staging: Path, *,
+                 only: Sequence[int] | None = None, state: BuildState | None = None,
                  jobs: int | None = None, start_method: str = "fork",
                  progress: Callable[[int, int], None] | None = None) -> list[Rendered]:
-    """Render ``pages`` into ``staging``; return what was written, in plan order.
+    """Render ``pages`` (those at the indexes ``only``) into ``staging``; return what was
+    written, in plan order.
 
     ``jobs`` worker processes (default: one per core, none for a small plan);
     ``progress(done, total)`` after each chunk. Every template error any worker
     met is raised together, once each. Forked workers inherit ``pages``; spawned
     ones receive the site pickled and plan it again, so ``pages`` must then be
-    ``plan(site)`` (entities pickle only as part of their site).
+    ``plan(site)`` (entities pickle only as part of their site). With a ``state``
+    (the build cache's), what each page read is recorded into it.
     """
     Translations.load(Path(templates_dir) / "i18n", site.language)  # broken: stop before forking
-    total = len(pages)
+    indexes = range(len(pages)) if only is None else only
+    total = len(indexes)
     jobs = jobs or (os.cpu_count() or 1 if total >= 4 * CHUNK else 1)
-    chunks = [range(start, min(start + CHUNK, total)) for start in range(0, total, CHUNK)]
+    chunks = [indexes[start:start + CHUNK] for start in range(0, total, CHUNK)]
     inherited = jobs == 1 or start_method == "fork"
-    job = (site, Path(templates_dir), pages if inherited else None, Path(staging))
+    job = (site, Path(templates_dir), pages if inherited else None, Path(staging), state is not None)
     if jobs == 1:
         _start_worker(*job)
         try:
-            results = _collect(map(_render_chunk, chunks), chunks, progress)
+            results = _collect(map(_render_chunk, chunks), progress, total, state)
         finally:
             _start_worker(None, None, None, None)
     else:
@@ -289,7 +339,7 @@ def render_pages(site: Site, templates_dir: Path, pages: Sequence[Page], staging
         try:
             with multiprocessing.get_context(start_method).Pool(
                     jobs, initializer=_start_worker, initargs=(*job, True)) as pool:
-                results = _collect(pool.imap(_render_chunk, chunks), chunks, progress)
+                results = _collect(pool.imap(_render_chunk, chunks), progress, total, state)
         finally:
             gc.unfreeze()
     problems = [d for _, found in results for d in found]
@@ -298,13 +348,22 @@ def render_pages(site: Site, templates_dir: Path, pages: Sequence[Page], staging
     return [page for written, _ in results for page in written]
 
 
-def _collect(results, chunks: list[range], progress: Callable[[int, int], None] | None,  # noqa: ANN001
-             ) -> list[tuple[list[Rendered], list[Diagnostic]]]:
+def _collect(results, progress: Callable[[int, int], None] | None, total: int,  # noqa: ANN001
+             state: BuildState | None) -> list[tuple[list[Rendered], list[Diagnostic]]]:
+    """The chunks' results in order; recorded reads turned into ids of ``state``."""
     collected = []
-    for chunk, result in zip(chunks, results):
-        collected.append(result)
+    done = 0
+    local_ids: dict[int, dict[int, int]] = {}  # worker's pid → its recorder's ids → the state's
+    for written, problems, worker, fresh in results:
+        if state is not None:
+            ids = local_ids.setdefault(worker, {})
+            state.merge(ids, fresh)
+            written = [replace(page, reads=array("I", (ids[i] for i in page.reads)))
+                       for page in written]
+        collected.append((written, problems))
+        done += len(written) + len(problems)
         if progress:
-            progress(chunk.stop, chunks[-1].stop)
+            progress(min(done, total), total)
     return collected
 
 
@@ -323,7 +382,7 @@ _worker: tuple[Renderer, Sequence[Page], Path] | None = None
 
 
 def _start_worker(site: Site | None, templates_dir: Path | None, pages: Sequence[Page] | None,
-                  staging: Path | None, in_pool: bool = False) -> None:
+                  staging: Path | None, record: bool = False, in_pool: bool = False) -> None:
     """Set up this process to render (``pages`` None: plan them), or forget the job (all None).
 
     A worker ignores Ctrl-C: the parent gets it, stops the pool and removes the staging.
@@ -331,21 +390,29 @@ def _start_worker(site: Site | None, templates_dir: Path | None, pages: Sequence
     global _worker
     if in_pool:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _worker = None if site is None else (Renderer(templates_dir, site),
-                                         plan(site) if pages is None else pages, staging)
+    _worker = None if site is None else (
+        Renderer(templates_dir, site, Recorder() if record else None),
+        plan(site) if pages is None else pages, staging)
 
 
-def _render_chunk(indexes: range) -> tuple[list[Rendered], list[Diagnostic]]:
-    """Render and write the pages at ``indexes``; a template error skips its page."""
+def _render_chunk(indexes: Sequence[int]) -> tuple[list[Rendered], list[Diagnostic], int, list]:
+    """Render and write the pages at ``indexes``; a template error skips its page.
+
+    Also returns this process's id and the read keys its recorder saw first in
+    this chunk, which the parent numbers for the build cache.
+    """
     renderer, pages, staging = _worker
     written, problems = [], []
     for index in indexes:
         page = pages[index]
         try:
-            data = renderer.render(page).encode("utf-8")
+            text, recorded = renderer.render_page(page)
         except ContentError as error:
             problems.extend(error.diagnostics)
             continue
+        data = text.encode("utf-8")
         write_file(staging, page.path, data)
-        written.append(Rendered(page.path, hashlib.sha256(data).hexdigest()))
-    return written, problems
+        reads, templates = recorded or ((), ())
+        written.append(Rendered(page.path, hashlib.sha256(data).hexdigest(), reads, templates))
+    fresh = renderer.recorder.new_keys() if renderer.recorder else []
+    return written, problems, os.getpid(), fresh

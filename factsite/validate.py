@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ValidationError
 
 from . import model as m
+from .cache import Cache
 from .diagnostics import Diagnostic, errors
 from .load import COLLECTIONS, Document, YamlPath
 from .markdown import ENTRY_SCHEMES, ROOT, LinkError, Prose, render_markdown
@@ -48,18 +49,23 @@ DIFFERENCES_SHOWN = 3  # word differences a 'quote not found' hint names
 NEW_KINDS = frozenset(kind for kind, _ in COLLECTIONS.values())
 
 
-def validate(documents: Iterable[Document]) -> tuple[m.Site | None, list[Diagnostic]]:
+def validate(documents: Iterable[Document], cache: Cache | None = None,
+             ) -> tuple[m.Site | None, list[Diagnostic]]:
     """Return the site (None when there are errors) and every diagnostic found."""
-    checked, diagnostics = check(documents)
+    checked, diagnostics = check(documents, cache)
     if checked is None:
         return None, diagnostics
     site = assemble(checked)
     return site, sorted(diagnostics + unused(site, checked))
 
 
-def check(documents: Iterable[Document]) -> tuple[Checked | None, list[Diagnostic]]:
-    """Run every rule; return the checked documents (None on any error) and all diagnostics."""
-    return _Checker(list(documents)).run()
+def check(documents: Iterable[Document], cache: Cache | None = None,
+          ) -> tuple[Checked | None, list[Diagnostic]]:
+    """Run every rule; return the checked documents (None on any error) and all diagnostics.
+
+    With a ``cache``, quotes and Markdown seen in an earlier build are not worked out again.
+    """
+    return _Checker(list(documents), cache).run()
 
 
 @dataclass(frozen=True)
@@ -67,10 +73,7 @@ class Checked:
     """Documents that passed every rule, parsed, with what the rules computed on the way."""
 
     parsed: dict[str, dict[str, tuple[Document, Any]]]  # kind → id → (document, schema model)
-    source_texts: dict[str, SourceText]
-    # (claim id, passage index) → where its quote is: one span, or one per part of a quote
-    # with omissions
-    spans: dict[tuple[str, int], tuple[Span, ...]]
+    anchors: dict[tuple[str, int], Anchor]  # (claim id, passage index) → where its quote is
     markdown: dict[tuple[str, YamlPath], Prose]  # (file, field) → rendered HTML
     links: list[SiteLink]  # every link to the site in Markdown, for :func:`dead_links`
 
@@ -81,16 +84,22 @@ def _diagnostic(doc: Document, path: YamlPath, message: str, hint: str | None = 
     return Diagnostic(doc.path, line, col, message, hint, severity)
 
 
+# Where a quote is in its source (all of it, then each part around omissions), with the
+# context shown around it and its URL text fragment, in the order of model.Passage's fields.
+Anchor = tuple[Span, str, str, str, tuple[Span, ...]]
+
+
 class _Checker:
-    def __init__(self, documents: list[Document]):
+    def __init__(self, documents: list[Document], cache: Cache | None = None):
         self.documents = documents
+        self.cache = cache
         self.diagnostics: list[Diagnostic] = []
         self.parsed: dict[str, dict[str, tuple[Document, Any]]] = defaultdict(dict)
         self.known_ids: dict[str, set[str]] = defaultdict(set)
         self.source_texts: dict[str, SourceText] = {}
         self.source_docs: dict[str, Document] = {}
         self.corpus: Corpus | None = None  # built at the first quote not found
-        self.spans: dict[tuple[str, int], tuple[Span, ...]] = {}
+        self.anchors: dict[tuple[str, int], Anchor] = {}
         self.markdown: dict[tuple[str, YamlPath], Prose] = {}
         self.links: list[SiteLink] = []
 
@@ -135,8 +144,7 @@ class _Checker:
         if (errors(self.diagnostics) or any(doc.failed for doc in self.documents)
                 or "site" not in self.parsed["site"]):  # no site.yaml: load reported it
             return None, sorted(self.diagnostics)
-        return (Checked(dict(self.parsed), self.source_texts, self.spans, self.markdown,
-                        self.links),
+        return (Checked(dict(self.parsed), self.anchors, self.markdown, self.links),
                 sorted(self.diagnostics))
 
     def check_shape(self, doc: Document) -> None:
@@ -285,8 +293,7 @@ class _Checker:
             return  # the source itself failed to load and is reported there
         source_path = self.source_docs[passage.source].path
         try:
-            self.spans[(doc.id, index)] = text.anchor_pieces(passage.quote, passage.prefix,
-                                                             passage.suffix)
+            self.anchors[(doc.id, index)] = self.anchor(text, passage)
         except EmptyQuote:
             self.report(doc, here + ("quote",), "quote is empty",
                         "copy the exact words from the source")
@@ -348,6 +355,17 @@ class _Checker:
             hint += f"; and {more} more difference{'s' if more > 1 else ''}"
         return hint
 
+    def anchor(self, text: SourceText, passage: Any) -> Anchor:
+        """Anchor the passage's quote in ``text``; raises an AnchorError when it cannot."""
+        def work() -> Anchor:
+            pieces = text.anchor_pieces(passage.quote, passage.prefix, passage.suffix)
+            span = Span(pieces[0].start, pieces[-1].end)
+            return (span, *text.context(span), text.text_fragment(pieces), pieces)
+        if self.cache is None:
+            return work()
+        return self.cache.memo("anchors", (self.cache.key(text.text), passage.quote,
+                                           passage.prefix, passage.suffix), work)
+
     def source_line_col(self, source_id: str, offset: int) -> tuple[int, int]:
         """Line and column in the source *file* of a character of its text."""
         line, col = self.source_texts[source_id].line_col(offset)
@@ -383,7 +401,7 @@ class _Checker:
         for path, text in fields:
             if not isinstance(text, str):
                 continue
-            html, problems, links = render_markdown(text, partial(self.resolve_link, doc))
+            html, problems, links = self.render_markdown(text, doc)
             self.markdown[(doc.path, path)] = html
 
             def where(line: int) -> tuple[int, int]:
@@ -397,6 +415,21 @@ class _Checker:
             self.links += [SiteLink(doc.path, *where(link.line), link.href,
                                     link.target[len(ROOT):])
                            for link in links if link.target.startswith(ROOT)]
+
+    def render_markdown(self, text: str, doc: Document) -> tuple[Prose, list, list]:
+        """Markdown → HTML with its links resolved; from the cache when every link it
+        holds still resolves to the same place."""
+        resolve = partial(self.resolve_link, doc)
+        if self.cache is None:
+            return render_markdown(text, resolve)
+
+        def same_links(found: tuple[Prose, list, list]) -> bool:
+            try:
+                return not found[1] and all(resolve(link.href) == link.target for link in found[2])
+            except LinkError:
+                return False
+        return self.cache.memo("markdown", (self.cache.key(text), doc.kind, doc.id),
+                               lambda: render_markdown(text, resolve), valid=same_links)
 
     def resolve_link(self, doc: Document, href: str) -> str:
         """``claim:ID`` and the like → the entry's URL; a relative link → the URL it leads
@@ -495,7 +528,7 @@ def unused(site: m.Site, checked: Checked) -> list[Diagnostic]:
 
 def assemble(checked: Checked) -> m.Site:
     """The frozen, resolved site. Every relation is indexed once, both ways: linear."""
-    parsed, markdown, spans = checked.parsed, checked.markdown, checked.spans
+    parsed, markdown, anchors = checked.parsed, checked.markdown, checked.anchors
     _, site_in = parsed["site"]["site"]
     scale = len(site_in.ratings)
     ratings = {r.id: m.Rating(r.id, r.label, r.description, i + 1, scale)
@@ -544,12 +577,8 @@ def assemble(checked: Checked) -> m.Site:
         claim = claims[doc.id]
         passages = []
         for index, p in enumerate(c.passages):
-            pieces = spans[(doc.id, index)]
-            span = m.Span(pieces[0].start, pieces[-1].end)
-            text = checked.source_texts[p.source]
-            before, after = text.context(span)
-            passage = m.Passage(claim, index + 1, sources[p.source], p.quote, span,
-                                before, after, text.text_fragment(pieces), pieces)
+            passage = m.Passage(claim, index + 1, sources[p.source], p.quote,
+                                *anchors[(doc.id, index)])
             passages.append(passage)
             citations[p.source].append(passage)
         m.link(claim,

@@ -163,3 +163,16 @@ def _running(pid: int) -> bool:
     except OSError:  # another user's process: running
         return True
     return True
+
+
+def link_file(old_root: Path, root: Path, relative: str) -> None:
+    """Put ``old_root``'s file (the last build's) at the same place under ``root``, unchanged.
+
+    A hard link where the file system allows (staging sits beside site/), else a copy.
+    """
+    source, target = os.path.join(old_root, relative), os.path.join(root, relative)
+    os.makedirs(os.path.dirname(target), exist_ok=True)
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copy2(source, target)

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from factsite import pipeline
+from factsite.cache import CACHE_DIR
 from factsite.diagnostics import ContentError
 from factsite.render import plan, render_pages
 from tests.conftest import FIXTURE, ROOT, TEMPLATES
@@ -46,7 +47,8 @@ def test_workers_build_the_same_bytes_as_one_process(archive, one_process, tmp_p
     assert every_file(tmp_path / "site") == one_process
     assert result.pages > 4 * 64 and result.files == len(one_process) - 1  # not the marker
     assert [stage for stage, _ in result.stages] == [
-        "load and check", "plan", "render", "search index", "write"]
+        "load and check", "plan", "compare with the last build", "render", "search index",
+        "write"]
 
 
 def test_spawned_workers_receive_the_site_pickled(tmp_path):
@@ -79,7 +81,7 @@ def test_a_template_error_met_by_every_worker_is_reported_once(archive, tmp_path
     assert (diagnostic.path, diagnostic.line) == (str(templates / "claim.html"), 3)
     assert diagnostic.hint == (f"while rendering claims/claim-000000/index.html "
                                f"and {CLAIMS - 1:,} other pages")
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["site", "templates"]
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name != CACHE_DIR) == ["site", "templates"]
 
 
 def test_interrupted_build_leaves_the_previous_site_whole(archive, one_process, tmp_path):
@@ -90,7 +92,7 @@ def test_interrupted_build_leaves_the_previous_site_whole(archive, one_process, 
     before = every_file(out)
     process = subprocess.Popen(
         [sys.executable, str(ROOT / "build.py"), "build", "--content", "content",
-         "--templates", str(TEMPLATES), "--jobs", "2"],
+         "--templates", str(TEMPLATES), "--jobs", "2", "--no-cache"],
         cwd=tmp_path, start_new_session=True, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 120
@@ -105,7 +107,7 @@ def test_interrupted_build_leaves_the_previous_site_whole(archive, one_process, 
     assert process.returncode == 130  # one line, no traceback
     assert process.stderr.read() == "interrupted; site/ unchanged\n"
     assert every_file(out) == before
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["content", "site"]
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name != CACHE_DIR) == ["content", "site"]
 
 
 def _run_on_terminal(args: list[str], cwd: Path) -> tuple[int, str]:
@@ -150,7 +152,8 @@ def test_verbose_prints_each_stage_time(archive, tmp_path):
                             "--content", str(archive), "--templates", str(TEMPLATES)],
                            cwd=tmp_path, capture_output=True, text=True, check=True)
     stages = [line.split(":")[0].strip() for line in built.stderr.splitlines()]
-    assert stages == ["load and check", "plan", "render", "search index", "write"]
+    assert stages == ["load and check", "plan", "compare with the last build", "render", "search index",
+        "write"]
     assert all(line.endswith(" s") for line in built.stderr.splitlines())
     checked = subprocess.run([sys.executable, str(ROOT / "build.py"), "check", "--verbose",
                               "--content", str(archive)], capture_output=True, text=True, check=True)

@@ -276,3 +276,4 @@ def test_known_ids_skip_editor_leftovers_and_wrong_extensions(content):
     assert known.sources == ("2021-03-council-minutes", "2021-04-press-office")
     assert (known.ratings, known.topics) == (("accurate", "misleading", "false"),
                                               ("bridge", "budget"))
+

@@ -1,0 +1,140 @@
+"""The build cache: a second build renders nothing; an edit renders only the pages that read
+what changed; the result is always the bytes of a cold build."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from factsite import pipeline, search
+from factsite.cache import CACHE_DIR
+from factsite.diagnostics import ContentError
+from tests.conftest import TEMPLATES
+from tests.test_build import every_file
+
+
+def cold(content: Path, templates: Path, out: Path) -> dict[str, bytes]:
+    pipeline.build(content, templates, out, use_cache=False)
+    return every_file(out)
+
+
+def inodes(out: Path) -> dict[str, int]:
+    return {p.relative_to(out).as_posix(): p.stat().st_ino for p in out.rglob("*") if p.is_file()}
+
+
+def test_second_build_renders_nothing(tmp_path, content):
+    out = tmp_path / "site"
+    first = pipeline.build(content, TEMPLATES, out)
+    assert first.rendered == first.pages > 10
+    before = every_file(out)
+    second = pipeline.build(content, TEMPLATES, out)
+    assert second.rendered == 0
+    assert (second.claims, second.pages, second.files) == (first.claims, first.pages, first.files)
+    assert every_file(out) == before
+    assert (tmp_path / CACHE_DIR / ".gitignore").read_text() == "*\n"
+
+
+def test_unchanged_build_repeats_the_warnings(tmp_path, content):
+    (content / "claimants" / "silent.yaml").write_text("name: Silent\nkind: person\n")
+    out = tmp_path / "site"
+    first = pipeline.build(content, TEMPLATES, out)
+    second = pipeline.build(content, TEMPLATES, out)
+    assert second.rendered == 0 and second.warnings == first.warnings
+    assert [w.message for w in second.warnings] == ["claimant 'silent' has no claims"]
+    with pytest.raises(ContentError) as caught:
+        pipeline.build(content, TEMPLATES, out, strict=True)
+    assert caught.value.diagnostics == first.warnings
+
+
+def test_edit_renders_only_pages_that_read_it(tmp_path, content):
+    out = tmp_path / "site"
+    pipeline.build(content, TEMPLATES, out)
+    before = inodes(out)
+    claim = content / "claims" / "not-before-2024.yaml"
+    claim.write_text(claim.read_text() + "venue: Town hall\n")
+    result = pipeline.build(content, TEMPLATES, out)
+    after = inodes(out)
+    kept = {path for path in after if before.get(path) == after[path]}
+    assert 0 < result.rendered < result.pages
+    assert "claims/not-before-2024/index.html" not in kept
+    assert "about/index.html" in kept  # shows no claim
+    assert "sources/2021-04-press-office/index.html" in kept  # does not show the venue
+    assert every_file(out) == cold(content, TEMPLATES, tmp_path / "cold")
+
+
+def test_template_edit_renders_the_pages_that_loaded_it(tmp_path, content):
+    templates = tmp_path / "templates"
+    shutil.copytree(TEMPLATES, templates)
+    out = tmp_path / "site"
+    pipeline.build(content, templates, out)
+    page = templates / "topic.html"
+    page.write_text(page.read_text().replace("{% block main %}", "{% block main %}<!-- x -->", 1))
+    result = pipeline.build(content, templates, out)
+    topics = sum(1 for _ in (out / "topics").glob("*/index.html"))
+    assert result.rendered == topics > 0
+    assert every_file(out) == cold(content, templates, tmp_path / "cold")
+
+
+def test_search_index_runs_only_when_an_indexed_page_changed(tmp_path, content, monkeypatch):
+    templates = tmp_path / "templates"
+    shutil.copytree(TEMPLATES, templates)
+    out = tmp_path / "site"
+    pipeline.build(content, templates, out)
+    runs = []
+    index = search.index_site
+    monkeypatch.setattr(search, "index_site", lambda *a: runs.append(1) or index(*a))
+    feed = templates / "feed.xml"
+    feed.write_text(feed.read_text().replace("<feed", "<!-- edited -->\n<feed", 1))
+    pipeline.build(content, templates, out)
+    assert runs == []  # only feed.xml changed
+    claim = content / "claims" / "opens-2023.yaml"
+    claim.write_text(claim.read_text().replace("The bridge will open in 2023.", "It opens in 2023."))
+    pipeline.build(content, templates, out)
+    assert runs == [1]
+    assert every_file(out) == cold(content, templates, tmp_path / "cold")
+
+
+def test_pages_deleted_from_the_output_are_rendered_again(tmp_path, content):
+    out = tmp_path / "site"
+    pipeline.build(content, TEMPLATES, out)
+    expected = every_file(out)
+    (out / "about" / "index.html").unlink()
+    claim = content / "claims" / "opens-2023.yaml"
+    claim.write_text(claim.read_text() + "venue: Town hall\n")
+    pipeline.build(content, TEMPLATES, out)
+    claim.write_text(claim.read_text().replace("venue: Town hall\n", ""))
+    pipeline.build(content, TEMPLATES, out)
+    assert every_file(out) == expected
+
+
+def test_deleted_cache_or_replaced_output_means_a_cold_build(tmp_path, content):
+    out = tmp_path / "site"
+    pipeline.build(content, TEMPLATES, out)
+    shutil.rmtree(tmp_path / CACHE_DIR)
+    assert pipeline.build(content, TEMPLATES, out).rendered > 0
+    shutil.rmtree(out)
+    shutil.copytree(TEMPLATES.parent / "tests" / "golden" / "expected", out)
+    (out / ".factsite").write_text("")
+    result = pipeline.build(content, TEMPLATES, out)  # someone else's site/: never trusted
+    assert result.rendered == result.pages
+
+
+def test_no_cache_renders_everything_and_leaves_the_cache_alone(tmp_path, content):
+    out = tmp_path / "site"
+    pipeline.build(content, TEMPLATES, out)
+    cache = every_file(tmp_path / CACHE_DIR)
+    result = pipeline.build(content, TEMPLATES, out, use_cache=False)
+    assert result.rendered == result.pages
+    assert every_file(tmp_path / CACHE_DIR) == cache
+
+
+def test_damaged_cache_is_ignored(tmp_path, content):
+    out = tmp_path / "site"
+    pipeline.build(content, TEMPLATES, out)
+    for file in (tmp_path / CACHE_DIR).glob("*.pickle"):
+        file.write_bytes(b"not a pickle")
+    result = pipeline.build(content, TEMPLATES, out)
+    assert result.rendered == result.pages
+    assert every_file(out) == cold(content, TEMPLATES, tmp_path / "cold")

@@ -1,0 +1,243 @@
+"""Property: after any sequence of edits, a cached build gives the bytes of a cold build.
+
+A seeded random sequence of edits (claims added, deleted, renamed; quotes, claimants,
+disputes, topics, texts changed; templates, translations, site.yaml and sources
+edited) is applied to a generated archive; after each step the cached build of
+``site/`` is compared file by file with a cold build, and failures with failures.
+``FACTSITE_SEED`` picks another sequence.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import re
+import shutil
+from pathlib import Path
+from typing import Callable
+
+import pytest
+import yaml
+
+from factsite import pipeline
+from factsite.diagnostics import ContentError
+from tests import corpus
+from tests.conftest import TEMPLATES
+from tests.test_build import every_file
+
+SEED = int(os.environ.get("FACTSITE_SEED", "20261201"))
+STEPS = 10
+
+
+class Archive:
+    def __init__(self, content: Path, templates: Path, rng: random.Random):
+        self.content, self.templates, self.rng = content, templates, rng
+        self.counter = 0
+        self.broken: list[tuple[Path, str]] = []
+
+    # -- reading and writing claims (every scalar as text, as factsite reads them) --
+
+    def claims(self) -> list[Path]:
+        return sorted((self.content / "claims").glob("*.yaml"))
+
+    def ids(self, folder: str) -> list[str]:
+        return sorted(p.stem for p in (self.content / folder).iterdir())
+
+    def read(self, path: Path) -> dict:
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=yaml.BaseLoader)
+
+    def write(self, path: Path, data: dict) -> None:
+        path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+
+    def pick_claim(self) -> tuple[Path, dict]:
+        path = self.rng.choice(self.claims())
+        return path, self.read(path)
+
+    def fresh(self) -> int:
+        self.counter += 1
+        return self.counter
+
+    def sentences(self, source: str) -> list[str]:
+        text = (self.content / "sources" / f"{source}.txt").read_text(encoding="utf-8")
+        return re.findall(r"Spokesperson \d+ said on record \d+ that [^.]*\.(?:\d+[^.]*\.)?", text)
+
+    def replace_references(self, old: str, new: str | None) -> None:
+        for path in self.claims():
+            data = self.read(path)
+            changed = False
+            for relation in ("disputes", "supports"):
+                if old in data.get(relation, []):
+                    data[relation] = [i for i in data[relation] if i != old] + ([new] if new else [])
+                    if not data[relation]:
+                        del data[relation]
+                    changed = True
+            if changed:
+                self.write(path, data)
+
+    # -- the edits ----------------------------------------------------------------
+
+    def claim_text(self) -> None:
+        path, data = self.pick_claim()
+        data["claim"] = f"Edited claim {self.fresh()}."
+        self.write(path, data)
+
+    def add_claim(self) -> None:
+        source = self.rng.choice(self.ids("sources"))
+        data = {"claim": f"New claim {self.fresh()}.", "claimant": self.rng.choice(self.ids("claimants")),
+                "date": f"20{self.rng.randint(10, 22)}-0{self.rng.randint(1, 9)}",
+                "passages": [{"source": source, "quote": self.rng.choice(self.sentences(source))}],
+                "topics": [self.rng.choice(corpus.TOPICS)]}
+        if self.rng.random() < 0.5:
+            data["disputes"] = [self.pick_claim()[0].stem]
+        self.write(self.content / "claims" / f"added-{self.counter}.yaml", data)
+
+    def delete_claim(self) -> None:
+        path, _ = self.pick_claim()
+        path.unlink()
+        self.replace_references(path.stem, None)
+
+    def rename_claim(self) -> None:
+        path, _ = self.pick_claim()
+        new = f"renamed-{self.fresh()}"
+        path.rename(path.with_name(f"{new}.yaml"))
+        self.replace_references(path.stem, new)
+
+    def change_quote(self) -> None:
+        path, data = self.pick_claim()
+        passage = data["passages"][0]
+        passage["quote"] = self.rng.choice(self.sentences(passage["source"]))
+        self.write(path, data)
+
+    def change_claimant(self) -> None:
+        path, data = self.pick_claim()
+        data["claimant"] = self.rng.choice(self.ids("claimants"))
+        self.write(path, data)
+
+    def toggle_dispute(self) -> None:
+        path, data = self.pick_claim()
+        if data.get("disputes"):
+            del data["disputes"]
+        else:
+            target = self.pick_claim()[0].stem
+            if target == path.stem or target in data.get("supports", []):
+                return
+            data["disputes"] = [target]
+        self.write(path, data)
+
+    def change_topics(self) -> None:
+        path, data = self.pick_claim()
+        data["topics"] = sorted(set(self.rng.sample(corpus.TOPICS[:6], self.rng.randint(1, 2))))
+        self.write(path, data)
+
+    def edit_template(self) -> None:
+        name = self.rng.choice(["claim.html", "_partials.html", "base.html", "topic.html",
+                                "source.html", "claimant.html", "feed.xml"])
+        path = self.templates / name
+        text = path.read_text(encoding="utf-8")
+        path.write_text(text.replace('class="', f'data-edit="{self.fresh()}" class="', 1)
+                        if 'class="' in text else text.replace("<entry>", "<entry>\n", 1),
+                        encoding="utf-8")
+
+    def edit_translation(self) -> None:
+        path = self.templates / "i18n" / "en.yaml"
+        text = path.read_text(encoding="utf-8")
+        path.write_text(re.sub(r"(?m)^skip_to_content: .*$",
+                               f"skip_to_content: Skip to content {self.fresh()}", text),
+                        encoding="utf-8")
+
+    def edit_site(self) -> None:
+        path = self.content / "site.yaml"
+        data = self.read(path)
+        if self.rng.random() < 0.5:
+            data["title"] = f"Archive {self.fresh()}"
+        else:
+            data["description"] = f"Description {self.fresh()}"
+        self.write(path, data)
+
+    def edit_source(self) -> None:
+        path = self.content / "sources" / f"{self.rng.choice(self.ids('sources'))}.txt"
+        text = path.read_text(encoding="utf-8")
+        path.write_text(re.sub(r"(?m)^title: .*$", f"title: Record edited {self.fresh()}", text, 1),
+                        encoding="utf-8")
+
+    def break_two_claims(self) -> None:
+        """A quote not in its source and an unknown claimant; :meth:`repair` undoes it."""
+        first, second = self.rng.sample(self.claims(), 2)
+        for path, field, value in ((first, "quote", "Words nobody said."),
+                                   (second, "claimant", "nobody-at-all")):
+            text = path.read_text(encoding="utf-8")
+            self.broken.append((path, text))
+            path.write_text(re.sub(rf"(?m)^(\s*{field}: ).*$", rf"\g<1>{value}", text, 1),
+                            encoding="utf-8")
+
+    def repair(self) -> None:
+        for path, text in self.broken:
+            if path.exists():
+                path.write_text(text, encoding="utf-8")
+        self.broken = []
+
+    def nothing(self) -> None:
+        pass
+
+    def edits(self) -> list[Callable[[], None]]:
+        return [self.claim_text, self.add_claim, self.delete_claim, self.rename_claim,
+                self.change_quote, self.change_claimant, self.toggle_dispute, self.change_topics,
+                self.edit_template, self.edit_translation, self.edit_site, self.edit_source,
+                self.break_two_claims, self.nothing]
+
+
+def outcome(content: Path, templates: Path, out: Path, **options) -> tuple[str, object]:
+    try:
+        result = pipeline.build(content, templates, out, **options)
+    except ContentError as error:
+        return "failed", error.diagnostics
+    return "built", result
+
+
+def test_cached_builds_equal_cold_builds_after_random_edits(tmp_path):
+    rng = random.Random(SEED)
+    content, templates = tmp_path / "content", tmp_path / "templates"
+    corpus.generate(content, 30)
+    shutil.copytree(TEMPLATES, templates)
+    archive = Archive(content, templates, rng)
+    out = tmp_path / "site"
+    pipeline.build(content, templates, out)
+    history = []
+    failures = 0
+    for step in range(STEPS):
+        archive.repair()
+        edits = rng.sample(archive.edits(), rng.randint(1, 3))
+        edits.sort(key=lambda edit: edit == archive.break_two_claims)  # last, so repair finds them
+        for edit in edits:
+            edit()
+        history.append([edit.__name__ for edit in edits])
+        cold_out = tmp_path / f"cold-{step}"
+        cached, cold = outcome(content, templates, out), outcome(content, templates, cold_out,
+                                                                use_cache=False)
+        where = f"seed {SEED}, edits {history}"
+        assert cached[0] == cold[0], where
+        if cached[0] == "failed":
+            assert cached[1] == cold[1], where  # every error, at the same file and line
+            assert len(cached[1]) >= len(archive.broken) == 2, where
+            failures += 1
+            continue
+        assert every_file(out) == every_file(cold_out), where
+        assert cached[1].warnings == cold[1].warnings, where
+        if [e.__name__ for e in edits] == ["nothing"]:
+            assert cached[1].rendered == 0, where
+        shutil.rmtree(cold_out)
+    assert failures < STEPS  # most steps build
+
+@pytest.mark.parametrize("edit", ["delete_claim", "rename_claim", "add_claim"])
+def test_each_structural_edit_alone(tmp_path, edit):
+    """The edits that change which pages exist, one at a time, on a small archive."""
+    content, templates = tmp_path / "content", tmp_path / "templates"
+    corpus.generate(content, 12)
+    shutil.copytree(TEMPLATES, templates)
+    out = tmp_path / "site"
+    pipeline.build(content, templates, out)
+    getattr(Archive(content, templates, random.Random(SEED)), edit)()
+    result = pipeline.build(content, templates, out)
+    assert 0 < result.rendered < result.pages
+    pipeline.build(content, templates, tmp_path / "cold", use_cache=False)
+    assert every_file(out) == every_file(tmp_path / "cold")
