@@ -9,6 +9,7 @@ import pytest
 
 import build
 from factsite import export
+from factsite.cache import CACHE_DIR
 from tests.conftest import TEMPLATES
 
 
@@ -95,7 +96,8 @@ def test_a_bug_in_factsite_is_labelled_as_one_not_as_a_template_error(
                                "  hint: this is a bug in factsite, not a problem in your content "
                                "or templates; --debug shows the traceback\n")
     assert not (tmp_path / "site").exists()
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["content", "templates"]
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name != CACHE_DIR) == [
+        "content", "templates"]
     with pytest.raises(KeyError):
         run(tmp_path, content, theme, monkeypatch, capsys, "--debug")
 
