@@ -124,6 +124,9 @@ def _describe(value: Any, out: list[str], memo: dict[int, tuple[Any, str]]) -> N
             known = memo[id(value)] = (value, digest(
                 "\x1f".join(parts).encode("utf-8", "surrogatepass")).hex())
         out.append(known[1])
+    elif kind.__getstate__ is not object.__getstate__:  # a value that says what it holds
+        out.append(kind.__name__)
+        _describe(value.__getstate__(), out, memo)
     elif callable(value) and type(getattr(value, "__self__", None)) in _IDENTITY:
         owner = value.__self__
         names = _METHOD_READS.get((type(owner), value.__name__),

@@ -152,8 +152,8 @@ def test_verbose_prints_each_stage_time(archive, tmp_path):
                             "--content", str(archive), "--templates", str(TEMPLATES)],
                            cwd=tmp_path, capture_output=True, text=True, check=True)
     stages = [line.split(":")[0].strip() for line in built.stderr.splitlines()]
-    assert stages == ["load and check", "plan", "compare with the last build", "render", "search index",
-        "write"]
+    assert stages == ["load and check", "plan", "compare with the last build", "render",
+                      "search index", "write"]
     assert all(line.endswith(" s") for line in built.stderr.splitlines())
     checked = subprocess.run([sys.executable, str(ROOT / "build.py"), "check", "--verbose",
                               "--content", str(archive)], capture_output=True, text=True, check=True)
