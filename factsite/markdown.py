@@ -80,7 +80,12 @@ class Prose:
         return Markup(self._html.replace(ROOT, root))
 
     def __html__(self) -> str:
-        raise TypeError("Prose must be placed on a page: write {{ prose|rel }} in templates")
+        raise UnplacedProse("Markdown shown without |rel: its links would lead nowhere; "
+                            "write {{ value|rel }}")
+
+
+class UnplacedProse(TypeError):
+    """A template showed rendered Markdown without placing its links (``|rel``)."""
 
 
 Resolve = Callable[[str], str]  # href as written → target; raises LinkError

@@ -33,7 +33,7 @@ from . import export
 from .cache import RECORDED, BuildState, Recorder
 from .diagnostics import ContentError, Diagnostic
 from .i18n import MissingTranslation, Translations
-from .markdown import Prose
+from .markdown import Prose, UnplacedProse
 from .model import Claim, PartialDate, Site, ThreadNode, paginate
 from .write import write_file
 
@@ -262,7 +262,7 @@ class Renderer:
                 str(self.templates_dir / page.template), 1, 1,
                 f"template not found: {error.name}",
                 f"templates are read from {self.templates_dir}")]) from None
-        except (jinja2.UndefinedError, MissingTranslation) as error:
+        except (jinja2.UndefinedError, MissingTranslation, UnplacedProse) as error:
             message = error.message if isinstance(error, jinja2.UndefinedError) else error.args[0]
             path, line = self._failing_template_line(page.template)
             raise ContentError([Diagnostic(path, line, 1, f"template error: {message}",

@@ -81,6 +81,20 @@ def test_template_error_is_reported_with_template_line_and_site_untouched(tmp_pa
         f"{templates / 'topic.html'}:2:1: error: template syntax error:")
 
 
+def test_markdown_shown_without_rel_is_a_template_error(tmp_path, content):
+    templates = tmp_path / "templates"
+    shutil.copytree(TEMPLATES, templates)
+    page = templates / "page.html"
+    page.write_text(page.read_text(encoding="utf-8").replace("{{ page.html|rel }}",
+                                                             "{{ page.html }}"))
+    with pytest.raises(ContentError) as caught:
+        pipeline.build(content, templates, tmp_path / "site")
+    [diagnostic] = caught.value.diagnostics
+    assert diagnostic.format_text() == (
+        f"{page}:8:1: error: template error: Markdown shown without |rel: its links would "
+        "lead nowhere; write {{ value|rel }}\n  hint: while rendering about/index.html")
+
+
 def _foreign_dir(tmp: Path, name: str, file: str) -> Path:
     (tmp / name).mkdir()
     (tmp / name / file).write_text("x")
