@@ -322,6 +322,9 @@ class ThreadNode:
     claim: Claim
     relation: str | None  # None at the root; else disputes | supports | disputed_by | supported_by
     children: tuple[ThreadNode, ...]
+    # What else this claim disputes or supports in the thread, placed elsewhere in the tree:
+    # (disputes | supports, claim). So every link of the thread shows.
+    also: tuple[tuple[str, Claim], ...] = ()
 
     def __repr__(self) -> str:
         return f"<ThreadNode {self.claim.id}>"
@@ -359,7 +362,7 @@ def build_threads(claims: tuple[Claim, ...]) -> tuple[ThreadNode, ...]:
                     placed.add(other.id)
                     children_of[current.id].append((other, relation))
                     queue.append(other)
-        threads.append(_thread_tree(root, None, children_of))
+        threads.append(_thread_tree(root, None, None, children_of))
     return tuple(threads)
 
 
@@ -371,10 +374,15 @@ def _neighbours(claim: Claim) -> list[tuple[str, Claim]]:
             + [("supported_by", c) for c in claim.supports])
 
 
-def _thread_tree(claim: Claim, relation: str | None,
+def _thread_tree(claim: Claim, relation: str | None, parent: Claim | None,
                  children_of: dict[str, list[tuple[Claim, str]]]) -> ThreadNode:
+    children = children_of[claim.id]
+    linked = {id(parent), *(id(child) for child, _ in children)}
+    also = tuple((kind, other) for kind, others in (("disputes", claim.disputes),
+                                                    ("supports", claim.supports))
+                 for other in others if id(other) not in linked)
     return ThreadNode(claim, relation, tuple(
-        _thread_tree(child, rel, children_of) for child, rel in children_of[claim.id]))
+        _thread_tree(child, rel, claim, children_of) for child, rel in children), also)
 
 
 @_entity

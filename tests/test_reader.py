@@ -209,3 +209,20 @@ def test_nested_and_crossing_passages_render_as_nested_marks(content, tmp_path):
                           ("passage-bridge-costs-40-million-1", "the\nbridge would cost 40 million")]:
         marks = text.find_all("mark", attrs={"data-passage": anchor})
         assert "".join(m.get_text() for m in marks) == quote
+
+
+def test_a_thread_shows_every_link_even_those_the_tree_does_not_follow(content, tmp_path):
+    # bridge-costs-40-million supports bridge-opens-2022 and now also disputes the root:
+    # the tree places it under the root, and its support shows there as well.
+    claim = content / "claims" / "bridge-costs-40-million.yaml"
+    claim.write_text(claim.read_text(encoding="utf-8") + "disputes: [not-before-2024]\n",
+                     encoding="utf-8")
+    pipeline.build(content, TEMPLATES, tmp_path / "site")
+    block = soup(tmp_path / "site" / "threads" / "index.html").find("section", class_="thread-block")
+    node = block.find("a", string="The bridge costs 40 million.").find_parent("li")
+    assert node.find(class_="relation-label").get_text() == "disputes the claim above"
+    also = node.find("p", class_="relation")
+    assert also.get_text(" ", strip=True) == \
+        "Also supports: The bridge will open in 2022, on time and on budget."
+    links = [a.get_text() for a in block.select("p.thread-claim a")]
+    assert len(links) == len(set(links)) == 4
