@@ -111,7 +111,7 @@ def _failed(diagnostics, verb: str, fmt: str) -> None:
 
 def _check(args: argparse.Namespace) -> int:
     started = time.perf_counter()
-    site, warnings = pipeline.load_site(args.content, base_url=args.base_url)
+    site, warnings = pipeline.load_site(args.content, base_url=args.base_url, jobs=args.jobs)
     if args.verbose:
         print(f"  load and check: {time.perf_counter() - started:.2f} s", file=sys.stderr)
     if args.strict and warnings:
@@ -224,7 +224,7 @@ def _parser() -> argparse.ArgumentParser:
                         help="publish under URL instead of site.yaml's base_url "
                              "(absolute http(s); a missing trailing '/' is added)")
     common.add_argument("--jobs", type=_positive, metavar="N",
-                        help="render in N processes (default: one per core)")
+                        help="check and render in N processes (default: one per core)")
     common.add_argument("--verbose", action="store_true", help="print each stage's time")
     common.add_argument("--no-cache", action="store_true",
                         help="ignore and leave alone the build cache (.factsite-cache/ beside "

