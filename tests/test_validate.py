@@ -71,7 +71,7 @@ def test_check_reports_and_returns_nothing_to_assemble(tmp_path: Path) -> None:
 
 
 def test_workers_check_like_one_process(tmp_path: Path) -> None:
-    """The rules on each file run in forked workers: same diagnostics, same site."""
+    """Markdown is checked in forked workers: same diagnostics, same site."""
     content = tmp_path / "content"
     generate(content, 400)
     for name, old, new in [("claims/claim-000007.yaml", "claimant:", "claimnt:"),
