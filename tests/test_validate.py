@@ -96,3 +96,20 @@ def test_workers_check_like_one_process(tmp_path: Path) -> None:
         (c.id, c.analysis_html, [p.source.id for p in c.passages],
          tuple(sites[0].claims[sites[1].claims.index(o)] for o in c.disputed_by))
         for c in sites[1].claims]
+
+
+def test_markdown_made_by_workers_is_kept_in_the_cache(tmp_path: Path, monkeypatch) -> None:
+    from factsite import validate
+    from factsite.cache import Cache
+    content = tmp_path / "content"
+    generate(content, 100)
+    documents = load_content(content)[0]
+    cache = Cache(tmp_path / "cache")
+    first = check(documents, cache, jobs=2)[0]
+    cache.save_memos()
+
+    def fail(*args):
+        raise AssertionError("Markdown rendered again")
+    monkeypatch.setattr(validate, "render_markdown", fail)
+    again = check(documents, Cache(tmp_path / "cache"), jobs=2)[0]
+    assert again.markdown == first.markdown and len(first.markdown) > 100
