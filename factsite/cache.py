@@ -202,7 +202,10 @@ class BuildState:
     """The last successful build into one output directory."""
 
     inputs: bytes = b""  # hash of every input: equal means nothing changed
-    out_inode: int = -1  # the output directory that build wrote (each swap makes a new one)
+    # Which output directory that build wrote: device and inode of the directory and of
+    # the marker file written into it, and when the marker was made (inode numbers of
+    # deleted directories are reused).
+    output: tuple[int, ...] = ()
     summary: dict[str, Any] = dataclasses.field(default_factory=dict)  # claims, pages, files, warnings
     keys: list[ReadKey] = dataclasses.field(default_factory=list)
     values: list[Any] = dataclasses.field(default_factory=list)  # token of each key's value
@@ -413,7 +416,7 @@ class Cache:
 
     def save_state(self, out: Path, state: BuildState) -> None:
         state.compact()
-        head = {"inputs": state.inputs, "out_inode": state.out_inode, "summary": state.summary}
+        head = {"inputs": state.inputs, "output": state.output, "summary": state.summary}
         name = self._state_name(out)
         self._write(f"{name}.pickle", {**state.__getstate__(), **head})
         self._write(f"{name}.head.pickle", head)  # written last: it vouches for the body

@@ -176,7 +176,7 @@ def build(content_dir: Path, templates_dir: Path, out_dir: Path, *, strict: bool
     watch.lap("write")
     html = sum(1 for page in pages if page.path.endswith(".html"))
     if cache:
-        state.inputs, state.out_inode = inputs, os.stat(out_dir).st_ino
+        state.inputs, state.output = inputs, _output_identity(out_dir)
         state.theme, state.templates, state.pages = theme, templates, records
         state.summary = {"claims": len(site.claims), "pages": html, "files": count,
                          "warnings": list(warnings), "index": index_files}
@@ -188,10 +188,15 @@ def build(content_dir: Path, templates_dir: Path, out_dir: Path, *, strict: bool
 
 def _wrote(out: Path, state: BuildState) -> bool:
     """Whether ``out`` is still the directory the build recorded in ``state`` wrote."""
+    return bool(state.output) and _output_identity(out) == state.output
+
+
+def _output_identity(out: Path) -> tuple[int, ...]:
     try:
-        return (out / MARKER).is_file() and os.stat(out).st_ino == state.out_inode
+        folder, marker = os.stat(out), os.stat(out / MARKER)
     except OSError:
-        return False
+        return ()
+    return folder.st_dev, folder.st_ino, marker.st_ino, marker.st_ctime_ns
 
 
 def _inputs(cache: Cache, content: Path, templates: Path, base_url: str | None) -> bytes:
