@@ -95,11 +95,10 @@ def plan(site: Site) -> list[Page]:
         pages += _listing(topic.url, "topic.html", topic.claims, size, topic=topic)
     for rating in site.ratings:
         pages += _listing(rating.url, "rating.html", rating.claims, size, rating=rating)
-    pages += [Page(p.url, "corrections.html" if p.id == "corrections" else "page.html",
-                   {"page": p, "corrections": site.corrections}) for p in site.pages]
-    if not any(p.id == "corrections" for p in site.pages):
-        pages.append(Page("corrections/", "corrections.html",
-                          {"page": None, "corrections": site.corrections}))
+    pages += [Page(p.url, "page.html", {"page": p}) for p in site.pages if p.id != "corrections"]
+    # The corrections log, below the text of content/pages/corrections.md when there is one.
+    pages += _listing("corrections/", "corrections.html", site.corrections, size,
+                      page=next((p for p in site.pages if p.id == "corrections"), None))
     pages += _sitemaps([(p.url, p.lastmod) for p in pages if p.in_sitemap])
     pages += [
         Page("", "404.html", {"root": urlsplit(site.base_url).path}, output="404.html"),

@@ -206,3 +206,18 @@ def test_home_page_offers_the_busiest_claimants_and_topics_and_links_to_all(arch
                   for a in html.select("main ul.index-list li > a, main ul.index-list li > span > a")]
         assert [href.split("/")[-2] for href in listed] == [e.id for e in entries]
         assert len(listed) == len(entries) > PAGE_SIZE
+
+
+def test_the_corrections_log_is_paginated_newest_first(content, tmp_path):
+    (content / "site.yaml").write_text((content / "site.yaml").read_text(encoding="utf-8")
+                                       + "page_size: 1\n", encoding="utf-8")
+    claim = content / "claims" / "opens-2023.yaml"
+    claim.write_text(claim.read_text(encoding="utf-8")
+                     + "updates:\n  - {date: 2021-06-01, note: Named the press officer.}\n",
+                     encoding="utf-8")
+    pipeline.build(content, TEMPLATES, tmp_path / "site")
+    pages = read_listing(tmp_path / "site", "corrections/")
+    assert [path for path, _ in pages] == ["corrections/", "corrections/page/2/"]
+    notes = [" ".join(html.select_one(".updates-log .note").get_text().split()) for _, html in pages]
+    assert notes == ["Named the press officer.", "Added the press office statement."]
+    assert pages[1][1].title.get_text() == "Corrections · Harbour Bridge Fact Check · page 2 of 2"
