@@ -114,6 +114,7 @@ def test_adding_a_claimant_and_a_claim(run):
     ("^date: .*", "date: 2021-02-29"),
     ("^# rating: .*", "rating: false"),
     ("^# disputes: .*", "dispute: [nato-stop-expansion]"),
+    ("^# disputes: .*", "dispu\u2060tes: [nato-stop-expansion]"),  # pasted with a word joiner
 ])
 def test_mistakes_in_a_claim(run, old, new):
     run("new", "claimant", "russian-defence-ministry")
@@ -121,6 +122,14 @@ def test_mistakes_in_a_claim(run, old, new):
     run("new", "claim", "nato-preparing-for-conflict")
     fill_claim()
     edit(CLAIM, old, new)
+    in_guide(run("check"))
+
+
+def test_a_file_that_is_not_a_file(run):
+    run("new", "claimant", "russian-defence-ministry")
+    fill_claimant()
+    Path("content/claims/nato-stop-expansion.yaml").unlink()
+    Path("content/claims/nato-stop-expansion.yaml").symlink_to("../drafts/nato-stop-expansion.yaml")
     in_guide(run("check"))
 
 
