@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 from functools import cached_property
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 from urllib.parse import urlsplit
 
 from .markdown import Prose
@@ -176,6 +176,27 @@ class Source:
         numbers = {id(p): n for n, p in enumerate(self.citations, start=1)}
         pieces = [(piece.start, piece.end, p) for p in self.citations for piece in p.pieces]
         return _nest(self.text, 0, len(self.text), pieces, numbers)
+
+    @cached_property
+    def highlight_events(self) -> tuple[tuple[str, str | Highlight], ...]:
+        """:attr:`highlighted` as a flat run of ``("text", str)``, ``("open", highlight)``
+        and ``("close", highlight)``, so that a template writes it with one loop: a
+        recursive macro overflowed Jinja's stack when hundreds of claims cite one passage."""
+        events: list[tuple[str, str | Highlight]] = []
+        stack: list[tuple[Highlight | None, Iterator[str | Highlight]]] = [
+            (None, iter(self.highlighted))]
+        while stack:
+            node = next(stack[-1][1], None)
+            if node is None:
+                closing = stack.pop()[0]
+                if closing is not None:
+                    events.append(("close", closing))
+            elif isinstance(node, str):
+                events.append(("text", node))
+            else:
+                events.append(("open", node))
+                stack.append((node, iter(node.children)))
+        return tuple(events)
 
 
 @dataclass(frozen=True)

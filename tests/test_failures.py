@@ -110,3 +110,19 @@ def test_ctrl_c_during_check_prints_one_line(tmp_path, content, monkeypatch, cap
     monkeypatch.chdir(tmp_path)
     assert build.main(["check"]) == 130
     assert capsys.readouterr().err == "interrupted\n"
+
+
+def test_hundreds_of_claims_citing_one_passage_render(content):
+    """Their highlights nest hundreds deep; the source page is written without recursion."""
+    from factsite import pipeline
+    from factsite.render import Renderer, plan
+
+    for n in range(600):
+        (content / "claims" / f"echo-{n}.yaml").write_text(
+            f"claim: Echo {n}.\nclaimant: ana-lima\ndate: 2021-05-01\n"
+            "passages:\n  - source: 2021-03-council-minutes\n"
+            "    quote: The bridge will open in 2022\n")
+    site, _ = pipeline.load_site(content)
+    page = next(p for p in plan(site) if p.url == "sources/2021-03-council-minutes/")
+    html = Renderer(TEMPLATES, site).render(page)
+    assert html.count("<mark ") == html.count("</mark>") >= 600
