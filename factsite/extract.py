@@ -14,7 +14,7 @@ from __future__ import annotations
 import codecs
 import io
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from urllib.parse import urljoin
 
 from .schema import DATE_PATTERN, LANGUAGE_PATTERN, Invalid
@@ -102,6 +102,25 @@ def decode_html(data: bytes, charset: str | None = None) -> str:
             continue
     from trafilatura.utils import decode_file
     return decode_file(data)
+
+
+def mhtml(data: bytes) -> Extracted:
+    """A page saved as a single file by Chrome or Edge ("Webpage, Single File", MHTML):
+    its HTML part, decoded, and the address it was saved from."""
+    import email
+    import email.policy
+
+    message = email.message_from_bytes(data, policy=email.policy.compat32)
+    part = next((p for p in message.walk() if p.get_content_type() in ("text/html",
+                                                                        "application/xhtml+xml")),
+                None)
+    if part is None:
+        raise Invalid("no HTML page in the MHTML file",
+                      "the file may be damaged; save the page again, or as HTML")
+    location = _http_url(str(message.get("Snapshot-Content-Location")
+                             or part.get("Content-Location") or "").strip())
+    document = html(part.get_payload(decode=True) or b"", part.get_content_charset(), location)
+    return document if document.url else replace(document, url=location)
 
 
 def pdf(data: bytes) -> Extracted:

@@ -24,8 +24,8 @@ from .schema import LANGUAGE_PATTERN, Invalid
 from .scaffold import KINDS, check_id, yaml_text
 
 CAPTURES = "captures"  # content/captures/<id>.warc.gz, beside content/sources/
-FORMATS = {".html": "html", ".htm": "html", ".xhtml": "html", ".pdf": "pdf",
-           ".warc": "warc", ".warc.gz": "warc"}
+FORMATS = {".html": "html", ".htm": "html", ".xhtml": "html", ".mhtml": "mhtml",
+           ".mht": "mhtml", ".pdf": "pdf", ".warc": "warc", ".warc.gz": "warc"}
 PLACEHOLDERS = {
     "title": "TODO the headline, as published",
     "outlet": "TODO the publication, or delete this line",
@@ -112,7 +112,7 @@ def _extract(original: str, url: str | None) -> tuple[extract.Extracted, capture
                  if name.endswith(ext)), None)
     if kind is None:
         raise Invalid(f"unsupported file type: {path.name}",
-                      "import a saved web page (.html, .htm), a PDF (.pdf), a web archive "
+                      "import a saved web page (.html, .htm, .mhtml), a PDF (.pdf), a web archive "
                       "(.warc, .warc.gz) or an http(s) URL")
     try:
         if kind == "warc":  # read where needed: an archive of a whole site can be large
@@ -124,7 +124,7 @@ def _extract(original: str, url: str | None) -> tuple[extract.Extracted, capture
         raise Invalid(f"no such file: {original}") from None
     except OSError as error:
         raise Invalid(f"cannot read {original}: {error.strerror or error}") from None
-    return (extract.html(data, url=url) if kind == "html" else extract.pdf(data)), None
+    return {"html": extract.html, "mhtml": extract.mhtml, "pdf": extract.pdf}[kind](data), None
 
 
 def _from_page(page: capture.Page) -> extract.Extracted:

@@ -182,6 +182,29 @@ def test_the_address_a_browser_noted_when_saving_stands_in_for_a_canonical_link(
     assert fields(content / "sources" / "saved.txt")["url"] == "https://news.example.org/saved"
 
 
+def test_a_page_saved_as_a_single_file_mhtml(cli, tmp_path, content):
+    """What Chrome's "Webpage, Single File" writes: MIME parts, quoted-printable HTML."""
+    import quopri
+    page = ARTICLE.replace('<link rel="canonical" href="https://news.example.org/world/2022/01/16/'
+                           'kaliningrad">', "")
+    (tmp_path / "page.mhtml").write_bytes(
+        b"From: <Saved by Blink>\r\nSnapshot-Content-Location: https://news.example.org/k/\r\n"
+        b"Subject: Peskov\r\nMIME-Version: 1.0\r\nContent-Type: multipart/related;\r\n"
+        b'\ttype="text/html";\r\n\tboundary="----MultipartBoundary--x"\r\n\r\n'
+        b"------MultipartBoundary--x\r\nContent-Type: text/html\r\nContent-ID: <frame-1@mhtml.blink>"
+        b"\r\nContent-Transfer-Encoding: quoted-printable\r\n"
+        b"Content-Location: https://news.example.org/k/\r\n\r\n"
+        + quopri.encodestring(page.encode("utf-8")).replace(b"\n", b"\r\n")
+        + b"\r\n------MultipartBoundary--x\r\nContent-Type: image/png\r\n"
+          b"Content-Transfer-Encoding: base64\r\n"
+          b"Content-Location: https://news.example.org/logo.png\r\n\r\niVBORw0KGgo=\r\n"
+          b"------MultipartBoundary--x--\r\n")
+    assert cli("import", "page.mhtml")[0] == 0
+    path = content / "sources" / f"{ARTICLE_ID}.txt"
+    assert SPOKEN in body(path)
+    assert fields(path)["url"] == "https://news.example.org/k/"
+
+
 def test_a_page_in_windows_1252_keeps_its_typographic_characters(cli, tmp_path, content):
     page = ARTICLE.replace('charset="utf-8"', 'charset="iso-8859-1"').replace(
         "«безопасность»", "«security»")
@@ -217,7 +240,10 @@ def test_import_never_overwrites_and_writes_nothing_on_failure(cli, tmp_path, co
     ("blank.htm", b"  \n", "the page is empty\n  hint: save the whole page (HTML only), "
                            "or import its URL"),
     ("notes.docx", b"PK\x03\x04", "unsupported file type: notes.docx\n  hint: import a saved web "
-     "page (.html, .htm), a PDF (.pdf), a web archive (.warc, .warc.gz) or an http(s) URL"),
+     "page (.html, .htm, .mhtml), a PDF (.pdf), a web archive (.warc, .warc.gz) or an http(s) URL"),
+    ("notes.mhtml", b"MIME-Version: 1.0\r\nContent-Type: text/plain\r\n\r\nhello\r\n",
+     "no HTML page in the MHTML file\n  hint: the file may be damaged; save the page again, "
+     "or as HTML"),
     ("broken.pdf", b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog", None),
     ("broken.warc.gz", b"\x1f\x8b\x08\x00garbage", None),
     ("text.warc", b"hello, not a WARC\n", None),
