@@ -27,7 +27,7 @@ from pydantic import BaseModel, ValidationError
 
 from . import model as m
 from .cache import Cache
-from .diagnostics import Diagnostic, errors
+from .diagnostics import Diagnostic, Lines, errors
 from .load import COLLECTIONS, Document, YamlPath
 from .markdown import ENTRY_SCHEMES, ROOT, LinkError, Prose, render_markdown
 from .passages import (Ambiguous, ContextMismatch, Corpus, EmptyQuote, NotFound, SourceText,
@@ -147,13 +147,11 @@ class _Checker:
                                                    "'---' line"))
             todo = doc.kind == "page" and PLACEHOLDER.match(doc.body or "")
             if todo:
-                start = todo.end() - len("TODO")
-                line_start = doc.body.rfind("\n", 0, start) + 1
-                rest = (doc.body[todo.end():].splitlines() or [""])[0].strip(" :-")
+                line, col = Lines(doc.body).position(todo.end() - len("TODO"))
+                rest = re.split(r"\r\n|\r|\n", doc.body[todo.end():])[0].strip(" :-")
                 self.diagnostics.append(Diagnostic(
-                    doc.path, doc.body_line + doc.body.count("\n", 0, start),
-                    start - line_start + 1, "page text is still a TODO placeholder",
-                    rest or "write the page in Markdown"))
+                    doc.path, doc.body_line + line - 1, col,
+                    "page text is still a TODO placeholder", rest or "write the page in Markdown"))
         if (errors(self.diagnostics) or any(doc.failed for doc in self.documents)
                 or "site" not in self.parsed["site"]):  # no site.yaml: load reported it
             return None, sorted(self.diagnostics)

@@ -181,3 +181,13 @@ def test_file_names_are_escaped_and_never_suggested(content, monkeypatch, capsys
         "content/claims/opens-2023.yaml:2:11: error: unknown claimant 'press-offic'\n"
         "  hint: did you mean 'press-office'?\n"
         "check failed: 3 errors\n")
+
+
+@pytest.mark.parametrize("end", ["\n", "\r\n", "\r"])
+def test_a_page_placeholder_is_placed_as_editors_count_lines(content, monkeypatch, capsys, end):
+    page = content / "pages" / "about.md"
+    page.write_bytes(end.join(["---", "title: About", "---", "", "  TODO: say who we are",
+                               ""]).encode())
+    code, err = check(content, monkeypatch, capsys)
+    assert (code, err) == (1, "content/pages/about.md:5:3: error: page text is still a TODO "
+                              "placeholder\n  hint: say who we are\ncheck failed: 1 error\n")
