@@ -329,8 +329,12 @@ def code_digest() -> bytes:
 class Cache:
     """``.factsite-cache/`` beside the output directory: memos and the last build's state."""
 
-    def __init__(self, directory: Path):
+    def __init__(self, directory: Path, *, resident: bool = False):
+        """``resident``: keep memos and the last state in memory between builds (the dev
+        server), writing only the state to disk."""
         self.directory = Path(directory)
+        self.resident = resident
+        self._states: dict[str, BuildState] = {}
         self.code = code_digest()
         self._memos: dict[str, dict[Any, Any]] = {}
         self._used: dict[str, set[Any]] = {}
@@ -338,8 +342,8 @@ class Cache:
         self._keys: dict[str, bytes] = {}
 
     @classmethod
-    def beside(cls, out: Path) -> Cache:
-        return cls(Path(out).resolve().parent / CACHE_DIR)
+    def beside(cls, out: Path, *, resident: bool = False) -> Cache:
+        return cls(Path(out).resolve().parent / CACHE_DIR, resident=resident)
 
     def key(self, text: str) -> bytes:
         """A memo key for a (possibly long) text; the same text is hashed once per build."""
@@ -396,14 +400,17 @@ class Cache:
                 for key in [k for k in table if k not in used]:
                     del table[key]
                 self._dirty.add(kind)
-            if kind in self._dirty:
+            if kind in self._dirty and not self.resident:
                 self._write(f"{kind}.pickle", table)
-        self._dirty.clear()
+                self._dirty.discard(kind)
+            self._used[kind] = set()
         self._keys.clear()
 
     def state(self, out: Path, *, head_only: bool = False) -> BuildState:
         """The last build's state; ``head_only``: without the page records (a quick look)."""
         name = self._state_name(out)
+        if name in self._states:  # taken out: a build changes it, and a failed one drops it
+            return self._states[name] if head_only else self._states.pop(name)
         head = self._read(f"{name}.head.pickle")
         if not isinstance(head, dict):
             return BuildState()
@@ -418,6 +425,8 @@ class Cache:
         state.compact()
         head = {"inputs": state.inputs, "output": state.output, "summary": state.summary}
         name = self._state_name(out)
+        if self.resident:
+            self._states[name] = state
         self._write(f"{name}.pickle", {**state.__getstate__(), **head})
         self._write(f"{name}.head.pickle", head)  # written last: it vouches for the body
 

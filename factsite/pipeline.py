@@ -32,6 +32,7 @@ class BuildResult:
     warnings: tuple[Diagnostic, ...]
     stages: tuple[tuple[str, float], ...] = ()  # (stage, seconds), in order: --verbose
     rendered: int = 0  # pages rendered by this build; the others were kept from the last one
+    index_pending: bool = False  # built with index=False: the search index is the last one
 
 
 Progress = Callable[[str], None]  # told what a long stage is doing, e.g. 'rendering 10/20 pages'
@@ -89,7 +90,8 @@ def _load_and_plan(content_dir: Path, base_url: str | None, lap: Callable[[str],
 
 def build(content_dir: Path, templates_dir: Path, out_dir: Path, *, strict: bool = False,
           base_url: str | None = None, jobs: int | None = None,
-          progress: Progress | None = None, use_cache: bool = True) -> BuildResult:
+          progress: Progress | None = None, use_cache: bool = True, cache: Cache | None = None,
+          index: bool = True) -> BuildResult:
     """Check everything, render what changed into a staging directory on all cores, index it,
     swap it in.
 
@@ -99,15 +101,18 @@ def build(content_dir: Path, templates_dir: Path, out_dir: Path, *, strict: bool
     (``.factsite-cache/`` beside the output directory), a build whose inputs are
     all unchanged stops at once, and otherwise renders only the pages whose
     recorded reads changed, keeping the others; the bytes are a cold build's.
+    ``cache``: that cache, already open (the dev server's); ``index=False``: keep the
+    last search index even if pages changed (a later build with ``index=True`` runs it).
     """
     watch = _Stopwatch()
     content_dir, templates_dir, out_dir = Path(content_dir), Path(templates_dir), Path(out_dir)
     check_output_dir(out_dir, [content_dir, templates_dir, Path.cwd()])
-    cache = Cache.beside(out_dir) if use_cache else None
+    cache = (cache or Cache.beside(out_dir)) if use_cache else None
     inputs = _inputs(cache, content_dir, templates_dir, base_url) if cache else b""
     if cache:
         last = cache.state(out_dir, head_only=True)
-        if last.inputs == inputs and _wrote(out_dir, last):
+        if (last.inputs == inputs and _wrote(out_dir, last)
+                and not (index and last.summary.get("index_pending"))):
             warnings = tuple(last.summary["warnings"])
             if strict and warnings:
                 raise ContentError(warnings)
@@ -137,7 +142,7 @@ def build(content_dir: Path, templates_dir: Path, out_dir: Path, *, strict: bool
                          if templates.get(name) != value}
     records: dict[str, PageRecord] = {}
     dirty = []
-    for index, page in enumerate(pages):
+    for number, page in enumerate(pages):
         made_from = fingerprint((page.template, page.url, page.context))
         previous = state.pages.get(page.path)
         if (previous is not None and page.produce is None and previous.made_from == made_from
@@ -147,7 +152,7 @@ def build(content_dir: Path, templates_dir: Path, out_dir: Path, *, strict: bool
             records[page.path] = previous
         else:
             records[page.path] = PageRecord(made_from, (), (), "")
-            dirty.append(index)
+            dirty.append(number)
     watch.lap("compare with the last build")
     with staged(out_dir, templates_dir / "static") as staging:
         for path, record in records.items():
@@ -162,13 +167,17 @@ def build(content_dir: Path, templates_dir: Path, out_dir: Path, *, strict: bool
                                          reads=page.reads, output=page.digest)
         watch.lap("render")
         index_files = state.summary.get("index", [])
-        if _index_stale(state.pages, records, rendered, out_dir, index_files):
+        pending = (state.summary.get("index_pending", False)
+                   or _index_stale(state.pages, records, rendered, out_dir, index_files))
+        if pending and index:
             if progress:
                 progress("indexing for search")
             index_site(staging, site.language)
             index_files = sorted(p.relative_to(staging).as_posix()
                                  for p in (staging / BUNDLE).rglob("*") if p.is_file())
-        else:
+            pending = False
+        else:  # the last index: current, or (index=False) until a build runs it
+            index_files = [path for path in index_files if os.path.isfile(out_dir / path)]
             for path in index_files:
                 link_file(out_dir, staging, path)
         watch.lap("search index")
@@ -176,22 +185,24 @@ def build(content_dir: Path, templates_dir: Path, out_dir: Path, *, strict: bool
     watch.lap("write")
     html = sum(1 for page in pages if page.path.endswith(".html"))
     if cache:
-        state.inputs, state.output = inputs, _output_identity(out_dir)
+        state.inputs, state.output = inputs, output_identity(out_dir)
         state.theme, state.templates, state.pages = theme, templates, records
         state.summary = {"claims": len(site.claims), "pages": html, "files": count,
-                         "warnings": list(warnings), "index": index_files}
+                         "warnings": list(warnings), "index": index_files,
+                         "index_pending": pending}
         cache.save_state(out_dir, state)
     return BuildResult(site, len(site.claims), html, count, time.perf_counter() - watch.started,
                        warnings, tuple(watch.laps),
-                       sum(1 for page in rendered if page.path.endswith(".html")))
+                       sum(1 for page in rendered if page.path.endswith(".html")), pending)
 
 
 def _wrote(out: Path, state: BuildState) -> bool:
     """Whether ``out`` is still the directory the build recorded in ``state`` wrote."""
-    return bool(state.output) and _output_identity(out) == state.output
+    return bool(state.output) and output_identity(out) == state.output
 
 
-def _output_identity(out: Path) -> tuple[int, ...]:
+def output_identity(out: Path) -> tuple[int, ...]:
+    """Which directory ``out`` is: each build swaps in a new one (() when there is none)."""
     try:
         folder, marker = os.stat(out), os.stat(out / MARKER)
     except OSError:

@@ -41,6 +41,8 @@ from tornado.websocket import WebSocketClosedError, WebSocketHandler
 from tornado.wsgi import WSGIContainer
 
 from . import pipeline
+from .cache import Cache
+from .pipeline import output_identity
 from .diagnostics import ContentError, Diagnostic, format_overlay
 from .load import EDITOR_LEFTOVERS
 from .write import MARKER
@@ -165,6 +167,9 @@ class SiteApp:
         self.root = Path(root)
         self.head = head
         self.overlay: str | None = None
+        # The output directory the overlay is about (None: any): a rebuild swaps in a new
+        # one before it can clear the overlay, and the new one is shown without it.
+        self.overlay_on: tuple[int, ...] | None = None
 
     def __call__(self, environ: dict, start_response: Callable) -> list[bytes]:
         method = environ["REQUEST_METHOD"]
@@ -191,7 +196,8 @@ class SiteApp:
             status, body, name = 404, _read(self._file("/404.html")) or _NOT_FOUND, "404.html"
         kind = mimetypes.guess_type(name)[0] or "application/octet-stream"
         if kind == "text/html":
-            body = inject(body, self.head, (self.overlay or "").encode("utf-8"))
+            overlay = self.overlay if self.overlay_on in (None, output_identity(self.root)) else None
+            body = inject(body, self.head, (overlay or "").encode("utf-8"))
         return status, _headers(kind, body), body
 
     def _file(self, path: str) -> Path | None:
@@ -332,12 +338,20 @@ class DevServer:
         self.strict, self.base_url, self.debug = strict, base_url, debug
         self.site = SiteApp(self.out, head=LIVERELOAD_SCRIPT)
         self.watcher = Watcher([self.content, self.templates], exclude=[self.out])
+        # Parsed files, quotes, Markdown and what each page read stay in memory between saves.
+        self.cache = Cache.beside(self.out, resident=True)
+        self.building = False  # a rebuild runs on another thread: one at a time
+        self.index_pending = False  # pages changed since the search index last ran
 
-    def rebuild(self) -> None:
-        """Build; on failure keep the last good site/ and lay the errors over its pages."""
+    def rebuild(self, index: bool = True, quiet: bool = False) -> None:
+        """Build; on failure keep the last good site/ and lay the errors over its pages.
+
+        ``index=False`` leaves the search index as it was, for a later rebuild to refresh;
+        ``quiet``: no summary line when it succeeds (that refresh).
+        """
         try:
-            result = pipeline.build(self.content, self.templates, self.out,
-                                    strict=self.strict, base_url=self.base_url)
+            result = pipeline.build(self.content, self.templates, self.out, strict=self.strict,
+                                    base_url=self.base_url, cache=self.cache, index=index)
         except ContentError as error:
             diagnostics: Sequence[Diagnostic] = error.diagnostics
         except Exception as error:  # a file unreadable or gone mid-build, or a bug: keep serving
@@ -346,15 +360,37 @@ class DevServer:
             diagnostics = [self._unexpected(error)]
         else:
             self.site.overlay = None
-            self.on_built(result)
+            self.index_pending = result.index_pending
+            if not quiet:
+                self.on_built(result)
             return
+        self.site.overlay_on = output_identity(self.out)
         self.site.overlay = format_overlay(diagnostics, built=(self.out / MARKER).is_file())
         self.on_failed(diagnostics)
 
     def poll(self) -> None:
+        """On the event loop: start a rebuild on another thread when the files settled.
+
+        Pages are rebuilt (and open ones reloaded) first; the search index follows in
+        a rebuild of its own, never before the reload. Requests are answered all
+        along, from the last site/ until the new one is swapped in whole.
+        """
+        if self.building:
+            return
         if self.watcher.poll(time.monotonic()):
-            self.rebuild()
-            _LiveReloadSocket.reload_pages()
+            self._start(index=False)
+        elif self.index_pending:
+            self._start(index=True)
+
+    def _start(self, index: bool) -> None:
+        self.building = True
+        done = asyncio.get_running_loop().run_in_executor(None, self.rebuild, index, index)
+
+        def finished(_: object) -> None:
+            self.building = False
+            if not index:
+                _LiveReloadSocket.reload_pages()
+        done.add_done_callback(finished)
 
     def _unexpected(self, error: Exception) -> Diagnostic:
         if isinstance(error, OSError):

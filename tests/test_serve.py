@@ -3,6 +3,7 @@ then `build.py serve` in a subprocess: rebuilds, the error overlay, traversal, H
 
 from __future__ import annotations
 
+import asyncio
 import html
 import http.client
 import os
@@ -28,6 +29,7 @@ from factsite import pipeline, serve
 from factsite.diagnostics import ContentError, Diagnostic, format_overlay, format_text
 from tests.browser import harness
 from tests.conftest import FIXTURE, ROOT, TEMPLATES
+from tests.test_build import every_file
 
 CLAIM = "claims/opens-2023.yaml"
 QUOTE = "quote: The bridge will open in 2022"
@@ -242,6 +244,49 @@ def test_rebuild_keeps_the_last_good_site_and_reports_every_failure(content, tmp
     dev.rebuild()
     assert "error: internal error: ZeroDivisionError: division by zero" in events[-1]
     assert "ZeroDivisionError" in dev.site.overlay
+
+
+def test_a_save_reloads_pages_first_and_the_search_index_follows(content, tmp_path):
+    """The first rebuild after a save keeps the last search index; the next refreshes it,
+    and the site is then a cold build's."""
+    out = tmp_path / "site"
+    dev = serve.DevServer(content, TEMPLATES, out, on_built=lambda result: None,
+                          on_failed=lambda diagnostics: None)
+    dev.rebuild()
+    index = {p: p.read_bytes() for p in (out / "pagefind").rglob("*") if p.is_file()}
+    (content / CLAIM).write_text((content / CLAIM).read_text().replace(
+        "The bridge will open in 2023.", "The bridge opens in 2023."))
+    dev.rebuild(index=False)
+    assert "The bridge opens in 2023." in (out / "claims/opens-2023/index.html").read_text()
+    assert {p: p.read_bytes() for p in (out / "pagefind").rglob("*") if p.is_file()} == index
+    assert dev.index_pending
+    dev.rebuild(index=True, quiet=True)
+    assert not dev.index_pending
+    pipeline.build(content, TEMPLATES, tmp_path / "cold", use_cache=False)
+    assert every_file(out) == every_file(tmp_path / "cold")
+
+
+def test_rebuilds_run_off_the_event_loop(content, tmp_path, monkeypatch):
+    """poll() only starts a rebuild; the loop keeps answering while it runs."""
+    built = threading.Event()
+    dev = serve.DevServer(content, TEMPLATES, tmp_path / "site",
+                          on_built=lambda result: built.wait(TIMEOUT),
+                          on_failed=lambda diagnostics: None)
+    monkeypatch.setattr(dev.watcher, "poll", lambda now: True)
+    reloads = []
+    monkeypatch.setattr(serve._LiveReloadSocket, "reload_pages", lambda: reloads.append(1))
+
+    async def scenario() -> None:
+        dev.poll()
+        assert dev.building  # poll returned while the rebuild waits in on_built
+        dev.poll()  # a second change meanwhile starts nothing new
+        await asyncio.sleep(0)
+        built.set()
+        while dev.building:
+            await asyncio.sleep(0.01)
+
+    asyncio.run(scenario())
+    assert reloads == [1] and (tmp_path / "site/index.html").is_file()
 
 
 def test_overlay_claims_a_last_good_build_only_when_there_is_one(content, tmp_path):
