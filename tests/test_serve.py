@@ -285,7 +285,10 @@ def test_rebuilds_run_off_the_event_loop(content, tmp_path, monkeypatch):
         while dev.building:
             await asyncio.sleep(0.01)
 
-    asyncio.run(scenario())
+    # On a thread of its own: another test's event loop may still run on this one.
+    runner = ThreadPoolExecutor(1)
+    runner.submit(asyncio.run, scenario()).result(TIMEOUT)
+    runner.shutdown()
     assert reloads == [1] and (tmp_path / "site/index.html").is_file()
 
 
