@@ -1,10 +1,11 @@
 """Dev server: serve site/ with live reload, rebuild on every change, show errors over the page.
 
-Everything runs on tornado's event loop thread: every ``POLL_SECONDS`` the
-:class:`Watcher` scans the content and templates directories; once a change
-has been quiet for ``DEBOUNCE_SECONDS`` the site is rebuilt with
-:func:`pipeline.build` and open pages are told to reload. Requests are
-answered between rebuilds, never during one, so none sees a half-swapped site/.
+The :class:`Watcher` hears of changes to the content and templates
+directories from the operating system; once a change has been quiet for
+``DEBOUNCE_SECONDS`` the site is rebuilt with :func:`pipeline.build` on
+another thread, open pages are told to reload, and then the search index is
+refreshed in a rebuild of its own. Requests are answered all the while, from
+the last site/ until the new one is swapped in whole.
 
 Pages get livereload's script, and after a failed build the error overlay from
 :func:`diagnostics.format_overlay`, while site/ keeps the last good build.
@@ -25,12 +26,14 @@ import os
 import re
 import socket
 import sys
+import threading
 import time
 import traceback
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 from urllib.parse import quote
 
+import watchfiles
 from livereload.handlers import LiveReloadHandler, LiveReloadJSHandler
 from tornado import httputil, web
 from tornado.httpserver import HTTPServer
@@ -42,13 +45,14 @@ from tornado.wsgi import WSGIContainer
 
 from . import pipeline
 from .cache import Cache
-from .pipeline import output_identity
 from .diagnostics import ContentError, Diagnostic, format_overlay
 from .load import EDITOR_LEFTOVERS
+from .pipeline import output_identity
 from .write import MARKER
 
-POLL_SECONDS = 0.05
-DEBOUNCE_SECONDS = 0.1
+POLL_SECONDS = 0.02  # how often the event loop looks whether the files settled (no disk work)
+DEBOUNCE_SECONDS = 0.05
+WATCH_STEP_MS = 50  # watchfiles groups changes closer than this
 # livereload.js reads the server's host and port from its own (resolved) src.
 LIVERELOAD_SCRIPT = b'<script src="/livereload.js" defer></script>'
 
@@ -94,9 +98,11 @@ def watched(name: str) -> bool:
 
 
 class Watcher:
-    """Polls directory trees and reports a change once it has been quiet for ``debounce`` seconds.
+    """Reports a change to directory trees once they have been quiet for ``debounce`` seconds.
 
-    A burst of saves (an editor's temporary file and rename, a checkout, a
+    The operating system reports changes (watchfiles: inotify, FSEvents,
+    ReadDirectoryChangesW) to a background thread; nothing walks the trees. A
+    burst of saves (an editor's temporary file and rename, a checkout, a
     search-and-replace over many files) gives one rebuild, of the final state.
     ``exclude`` skips directories such as an output directory inside a watched one,
     whose every build would otherwise trigger the next.
@@ -106,34 +112,51 @@ class Watcher:
                  exclude: Iterable[Path] = ()):
         self.roots = [Path(root) for root in roots]
         self.debounce = debounce
-        self.exclude = {os.path.abspath(path) for path in exclude}
-        self._state = self.scan()
+        self.exclude = tuple(os.path.abspath(path) for path in exclude)
         self._changed_at: float | None = None
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
 
-    def scan(self) -> dict[str, tuple[int, int, int, int]]:
-        state = {}
+    def start(self) -> None:
+        """Start listening (changes before this are not seen)."""
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._listen, name="factsite-watch",
+                                            daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _listen(self) -> None:
+        roots = [str(root) for root in self.roots if root.is_dir()]
+        if roots:
+            for _ in watchfiles.watch(*roots, watch_filter=self.wanted, step=WATCH_STEP_MS,
+                                      stop_event=self._stop, raise_interrupt=False):
+                self.note(time.monotonic())
+
+    def wanted(self, change: object, path: str) -> bool:
+        """A change to this path can change the site (not an editor's leftover, not excluded)."""
+        path = os.path.abspath(path)
+        if any(path == folder or path.startswith(folder + os.sep) for folder in self.exclude):
+            return False
         for root in self.roots:
-            for folder, dirs, files in os.walk(root):  # a missing root yields nothing
-                dirs[:] = [d for d in dirs if watched(d)
-                           and os.path.abspath(os.path.join(folder, d)) not in self.exclude]
-                for name in filter(watched, files):
-                    path = os.path.join(folder, name)
-                    try:
-                        st = os.stat(path)
-                    except OSError:  # deleted since it was listed
-                        continue
-                    state[path] = (st.st_mtime_ns, st.st_ctime_ns, st.st_size, st.st_ino)
-        return state
+            root = os.path.abspath(root)
+            if path.startswith(root + os.sep):
+                return all(watched(part) for part in path[len(root) + 1:].split(os.sep))
+        return watched(os.path.basename(path))
+
+    def note(self, now: float) -> None:
+        """Something changed at ``now``."""
+        with self._lock:
+            self._changed_at = now
 
     def poll(self, now: float) -> bool:
         """True when the trees changed and have not changed again for ``debounce`` seconds."""
-        state = self.scan()
-        if state != self._state:
-            self._state, self._changed_at = state, now
-            return False
-        if self._changed_at is not None and now - self._changed_at >= self.debounce:
-            self._changed_at = None
-            return True
+        with self._lock:
+            if self._changed_at is not None and now - self._changed_at >= self.debounce:
+                self._changed_at = None
+                return True
         return False
 
 
@@ -421,6 +444,7 @@ def serve(sockets: list[socket.socket], host: str, dev: DevServer) -> None:
 
     async def run() -> None:
         HTTPServer(application(dev.site, host)).add_sockets(sockets)
+        dev.watcher.start()  # before the first build: a save during it is heard
         dev.rebuild()
         print(f"serving {dev.out}/ on http://{shown}:{port}/ (Ctrl-C to stop)")
         PeriodicCallback(dev.poll, POLL_SECONDS * 1000).start()

@@ -88,30 +88,60 @@ def test_watch_filter(name, expected):
     assert serve.watched(name) is expected
 
 
-def test_watcher_turns_a_burst_of_saves_into_one_change(tmp_path):
+def test_watcher_turns_a_burst_of_changes_into_one(tmp_path):
+    watcher = serve.Watcher([tmp_path], debounce=0.1)
+    assert not watcher.poll(0.0)
+    watcher.note(1.0)
+    assert not watcher.poll(1.0)  # changed: wait for quiet
+    watcher.note(1.05)
+    assert not watcher.poll(1.1)  # changed again: wait again
+    assert watcher.poll(1.16)  # quiet for 0.11 s: rebuild once
+    assert not watcher.poll(2.0)
+
+
+def wait_for_change(watcher: serve.Watcher, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if watcher.poll(time.monotonic()):
+            return True
+        time.sleep(0.01)
+    return False
+
+
+def test_watcher_hears_saves_and_deletions_from_the_system(tmp_path):
     claim = tmp_path / "claims" / "a.yaml"
     claim.parent.mkdir()
     claim.write_text("claim: one\n")
-    watcher = serve.Watcher([tmp_path, tmp_path / "missing"], debounce=0.1)
-    assert not watcher.poll(0.0)
-    claim.write_text("claim: two, longer\n")
-    assert not watcher.poll(1.0)  # changed: wait for quiet
-    claim.write_text("claim: three, longer still\n")
-    assert not watcher.poll(1.05)  # changed again: wait again
-    assert not watcher.poll(1.1)
-    assert watcher.poll(1.16)  # quiet for 0.11 s: rebuild once
-    assert not watcher.poll(2.0)
-    claim.unlink()
-    assert not watcher.poll(3.0) and watcher.poll(3.2)  # a deletion is a change too
+    watcher = serve.Watcher([tmp_path, tmp_path / "missing"], debounce=0.05)
+    watcher.start()
+    try:
+        time.sleep(0.3)  # the system's watch is set up
+        claim.write_text("claim: two\n")
+        assert wait_for_change(watcher, TIMEOUT)
+        claim.unlink()
+        assert wait_for_change(watcher, TIMEOUT)  # a deletion is a change too
+        assert not wait_for_change(watcher, 0.3)  # and nothing more
+    finally:
+        watcher.stop()
 
 
 def test_watcher_ignores_editor_leftovers_and_excluded_directories(tmp_path):
+    (tmp_path / "site").mkdir()
     watcher = serve.Watcher([tmp_path], debounce=0.0, exclude=[tmp_path / "site"])
     for name in (".a.yaml.swp", "a.yaml~", "#a.yaml#", ".#a.yaml", "a.yaml.bak", ".git/index",
-                 "site/index.html"):
-        (tmp_path / name).parent.mkdir(exist_ok=True)
-        (tmp_path / name).write_text("x")
-    assert not watcher.poll(0.0) and not watcher.poll(1.0)
+                 "site/index.html", "site/claims/x/index.html"):
+        assert not watcher.wanted(None, str(tmp_path / name)), name
+    assert watcher.wanted(None, str(tmp_path / "claims" / "a.yaml"))
+    watcher.start()
+    try:
+        time.sleep(0.3)
+        for name in (".a.yaml.swp", "a.yaml~", "#a.yaml#", "a.yaml.bak", ".git/index",
+                     "site/index.html"):
+            (tmp_path / name).parent.mkdir(exist_ok=True)
+            (tmp_path / name).write_text("x")
+        assert not wait_for_change(watcher, 0.5)
+    finally:
+        watcher.stop()
 
 
 # ---- serving files ----------------------------------------------------------------------
