@@ -146,6 +146,12 @@ class Watcher:
                 return all(watched(part) for part in path[len(root) + 1:].split(os.sep))
         return watched(os.path.basename(path))
 
+    @property
+    def pending(self) -> bool:
+        """Something changed that :meth:`poll` has not reported yet."""
+        with self._lock:
+            return self._changed_at is not None
+
     def note(self, now: float) -> None:
         """Something changed at ``now``."""
         with self._lock:
@@ -402,7 +408,7 @@ class DevServer:
             return
         if self.watcher.poll(time.monotonic()):
             self._start(index=False)
-        elif self.index_pending:
+        elif self.index_pending and not self.watcher.pending:  # a save first reloads pages
             self._start(index=True)
 
     def _start(self, index: bool) -> None:

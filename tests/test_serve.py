@@ -95,8 +95,9 @@ def test_watcher_turns_a_burst_of_changes_into_one(tmp_path):
     assert not watcher.poll(1.0)  # changed: wait for quiet
     watcher.note(1.05)
     assert not watcher.poll(1.1)  # changed again: wait again
+    assert watcher.pending
     assert watcher.poll(1.16)  # quiet for 0.11 s: rebuild once
-    assert not watcher.poll(2.0)
+    assert not watcher.poll(2.0) and not watcher.pending
 
 
 def wait_for_change(watcher: serve.Watcher, seconds: float) -> bool:
