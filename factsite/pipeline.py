@@ -189,11 +189,42 @@ def build(content_dir: Path, templates_dir: Path, out_dir: Path, *, strict: bool
         state.theme, state.templates, state.pages = theme, templates, records
         state.summary = {"claims": len(site.claims), "pages": html, "files": count,
                          "warnings": list(warnings), "index": index_files,
-                         "index_pending": pending}
+                         "index_pending": pending, "language": site.language}
         cache.save_state(out_dir, state)
     return BuildResult(site, len(site.claims), html, count, time.perf_counter() - watch.started,
                        warnings, tuple(watch.laps),
                        sum(1 for page in rendered if page.path.endswith(".html")), pending)
+
+
+def refresh_index(out_dir: Path, cache: Cache) -> bool:
+    """Run the search index over ``out_dir`` as it is, if a build left it pending.
+
+    The dev server's step after a save's pages were swapped in: the content is
+    not read again, so a save made meanwhile waits for its own rebuild. Returns
+    whether the index ran.
+    """
+    from .search import BUNDLE, index_site
+
+    out_dir = Path(out_dir)
+    state = cache.state(out_dir)
+    if not (_wrote(out_dir, state) and state.summary.get("index_pending")):
+        return False
+    with staged(out_dir, None) as staging:
+        for folder, _, files in os.walk(out_dir):
+            relative = os.path.relpath(folder, out_dir)
+            if relative.split(os.sep)[0] == BUNDLE:
+                continue
+            for name in files:
+                path = os.path.normpath(os.path.join(relative, name))
+                if path != MARKER:
+                    link_file(out_dir, staging, path)
+        index_site(staging, state.summary["language"])
+        index_files = sorted(p.relative_to(staging).as_posix()
+                             for p in (staging / BUNDLE).rglob("*") if p.is_file())
+    state.summary.update(index=index_files, index_pending=False, files=count_files(out_dir))
+    state.output = output_identity(out_dir)
+    cache.save_state(out_dir, state)
+    return True
 
 
 def _wrote(out: Path, state: BuildState) -> bool:

@@ -29,6 +29,7 @@ import sys
 import threading
 import time
 import traceback
+from functools import partial
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 from urllib.parse import quote
@@ -372,11 +373,10 @@ class DevServer:
         self.building = False  # a rebuild runs on another thread: one at a time
         self.index_pending = False  # pages changed since the search index last ran
 
-    def rebuild(self, index: bool = True, quiet: bool = False) -> None:
+    def rebuild(self, index: bool = True) -> None:
         """Build; on failure keep the last good site/ and lay the errors over its pages.
 
-        ``index=False`` leaves the search index as it was, for a later rebuild to refresh;
-        ``quiet``: no summary line when it succeeds (that refresh).
+        ``index=False`` leaves the search index as it was, for :meth:`refresh_index`.
         """
         try:
             result = pipeline.build(self.content, self.templates, self.out, strict=self.strict,
@@ -390,8 +390,7 @@ class DevServer:
         else:
             self.site.overlay = None
             self.index_pending = result.index_pending
-            if not quiet:
-                self.on_built(result)
+            self.on_built(result)
             return
         self.site.overlay_on = output_identity(self.out)
         self.site.overlay = format_overlay(diagnostics, built=(self.out / MARKER).is_file())
@@ -411,9 +410,20 @@ class DevServer:
         elif self.index_pending and not self.watcher.pending:  # a save first reloads pages
             self._start(index=True)
 
+    def refresh_index(self) -> None:
+        """The search index over the site as it is (after a save's reload); errors as rebuild's."""
+        try:
+            pipeline.refresh_index(self.out, self.cache)
+        except ContentError as error:
+            self.site.overlay_on = output_identity(self.out)
+            self.site.overlay = format_overlay(error.diagnostics, built=True)
+            self.on_failed(error.diagnostics)
+        self.index_pending = False
+
     def _start(self, index: bool) -> None:
         self.building = True
-        done = asyncio.get_running_loop().run_in_executor(None, self.rebuild, index, index)
+        work = self.refresh_index if index else partial(self.rebuild, index=False)
+        done = asyncio.get_running_loop().run_in_executor(None, work)
 
         def finished(_: object) -> None:
             self.building = False

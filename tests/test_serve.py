@@ -291,7 +291,7 @@ def test_a_save_reloads_pages_first_and_the_search_index_follows(content, tmp_pa
     assert "The bridge opens in 2023." in (out / "claims/opens-2023/index.html").read_text()
     assert {p: p.read_bytes() for p in (out / "pagefind").rglob("*") if p.is_file()} == index
     assert dev.index_pending
-    dev.rebuild(index=True, quiet=True)
+    dev.refresh_index()
     assert not dev.index_pending
     pipeline.build(content, TEMPLATES, tmp_path / "cold", use_cache=False)
     assert every_file(out) == every_file(tmp_path / "cold")
