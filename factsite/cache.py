@@ -34,7 +34,7 @@ from markupsafe import Markup
 from . import model as m
 
 CACHE_DIR = ".factsite-cache"
-FORMAT = 1  # bump when the layout of the records changes
+FORMAT = 2  # bump when the layout of the records changes
 _PACKAGE = Path(__file__).resolve().parent
 
 ReadKey = tuple[str, str]  # (entity key, attribute)
@@ -192,6 +192,7 @@ class PageRecord:
     templates: tuple[str, ...]
     reads: array  # ids into BuildState.keys
     output: str  # digest of the bytes written (empty: not written yet)
+    indexed: bool = False  # an HTML page marked for the search index (data-pagefind-body)
 
 
 # -- the state of the last build ------------------------------------------------------

@@ -91,7 +91,7 @@ def _load_and_plan(content_dir: Path, base_url: str | None, lap: Callable[[str],
 def build(content_dir: Path, templates_dir: Path, out_dir: Path, *, strict: bool = False,
           base_url: str | None = None, jobs: int | None = None,
           progress: Progress | None = None, use_cache: bool = True, cache: Cache | None = None,
-          index: bool = True) -> BuildResult:
+          index: bool = True, shard_pages: int | None = None) -> BuildResult:
     """Check everything, render what changed into a staging directory on all cores, index it,
     swap it in.
 
@@ -102,13 +102,14 @@ def build(content_dir: Path, templates_dir: Path, out_dir: Path, *, strict: bool
     all unchanged stops at once, and otherwise renders only the pages whose
     recorded reads changed, keeping the others; the bytes are a cold build's.
     ``cache``: that cache, already open (the dev server's); ``index=False``: keep the
-    last search index even if pages changed (a later build with ``index=True`` runs it).
+    last search index even if pages changed (a later build with ``index=True`` runs it);
+    ``shard_pages``: the most pages one Pagefind run indexes (see :mod:`factsite.search`).
     """
     watch = _Stopwatch()
     content_dir, templates_dir, out_dir = Path(content_dir), Path(templates_dir), Path(out_dir)
     check_output_dir(out_dir, [content_dir, templates_dir, Path.cwd()])
     cache = (cache or Cache.beside(out_dir)) if use_cache else None
-    inputs = _inputs(cache, content_dir, templates_dir, base_url) if cache else b""
+    inputs = _inputs(cache, content_dir, templates_dir, base_url, shard_pages) if cache else b""
     if cache:
         last = cache.state(out_dir, head_only=True)
         if (last.inputs == inputs and _wrote(out_dir, last)
@@ -121,7 +122,7 @@ def build(content_dir: Path, templates_dir: Path, out_dir: Path, *, strict: bool
                                last.summary["files"], time.perf_counter() - watch.started,
                                warnings, tuple(watch.laps), 0)
     from .render import render_pages
-    from .search import BUNDLE, index_site
+    from .search import SHARD_PAGES, index_site, stale
 
     if progress:
         progress("checking content")
@@ -164,19 +165,20 @@ def build(content_dir: Path, templates_dir: Path, out_dir: Path, *, strict: bool
                 lambda done, total: progress(f"rendering {done:,}/{total:,} pages")))
         for page in rendered:
             records[page.path] = replace(records[page.path], templates=page.templates,
-                                         reads=page.reads, output=page.digest)
+                                         reads=page.reads, output=page.digest, indexed=page.indexed)
         watch.lap("render")
-        index_files = state.summary.get("index", [])
-        pending = (state.summary.get("index_pending", False)
-                   or _index_stale(state.pages, records, rendered, out_dir, index_files))
-        if pending and index:
-            if progress:
-                progress("indexing for search")
-            index_site(staging, site.language)
-            index_files = sorted(p.relative_to(staging).as_posix()
-                                 for p in (staging / BUNDLE).rglob("*") if p.is_file())
+        shard_pages = shard_pages or SHARD_PAGES
+        searched = _searched(records)
+        index_files, bundles = state.summary.get("index", []), state.summary.get("bundles", {})
+        if index:
+            index_files, bundles = index_site(
+                staging, searched, site.language, last=bundles, last_root=out_dir,
+                shard_pages=shard_pages, jobs=jobs, progress=progress and (
+                    lambda done, total: progress(f"indexing for search {done:,}/{total:,}")))
             pending = False
-        else:  # the last index: current, or (index=False) until a build runs it
+        else:  # the last index, until a build runs it
+            pending = (state.summary.get("index_pending", False)
+                       or stale(searched, site.language, bundles, out_dir, shard_pages))
             index_files = [path for path in index_files if os.path.isfile(out_dir / path)]
             for path in index_files:
                 link_file(out_dir, staging, path)
@@ -188,8 +190,9 @@ def build(content_dir: Path, templates_dir: Path, out_dir: Path, *, strict: bool
         state.inputs, state.output = inputs, output_identity(out_dir)
         state.theme, state.templates, state.pages = theme, templates, records
         state.summary = {"claims": len(site.claims), "pages": html, "files": count,
-                         "warnings": list(warnings), "index": index_files,
-                         "index_pending": pending, "language": site.language}
+                         "warnings": list(warnings), "index": index_files, "bundles": bundles,
+                         "index_pending": pending, "language": site.language,
+                         "shard_pages": shard_pages}
         cache.save_state(out_dir, state)
     return BuildResult(site, len(site.claims), html, count, time.perf_counter() - watch.started,
                        warnings, tuple(watch.laps),
@@ -218,10 +221,12 @@ def refresh_index(out_dir: Path, cache: Cache) -> bool:
                 path = os.path.normpath(os.path.join(relative, name))
                 if path != MARKER:
                     link_file(out_dir, staging, path)
-        index_site(staging, state.summary["language"])
-        index_files = sorted(p.relative_to(staging).as_posix()
-                             for p in (staging / BUNDLE).rglob("*") if p.is_file())
-    state.summary.update(index=index_files, index_pending=False, files=count_files(out_dir))
+        index_files, bundles = index_site(
+            staging, _searched(state.pages), state.summary["language"],
+            last=state.summary.get("bundles"), last_root=out_dir,
+            shard_pages=state.summary["shard_pages"])
+    state.summary.update(index=index_files, bundles=bundles, index_pending=False,
+                         files=count_files(out_dir))
     state.output = output_identity(out_dir)
     cache.save_state(out_dir, state)
     return True
@@ -241,9 +246,10 @@ def output_identity(out: Path) -> tuple[int, ...]:
     return folder.st_dev, folder.st_ino, marker.st_ino, marker.st_ctime_ns
 
 
-def _inputs(cache: Cache, content: Path, templates: Path, base_url: str | None) -> bytes:
+def _inputs(cache: Cache, content: Path, templates: Path, base_url: str | None,
+            shard_pages: int | None) -> bytes:
     """One hash of everything a build reads: equal means the site would come out the same."""
-    options = repr((base_url, os.environ.get("SOURCE_DATE_EPOCH"))).encode()
+    options = repr((base_url, os.environ.get("SOURCE_DATE_EPOCH"), shard_pages)).encode()
     return digest(tree_digest(content, templates) + cache.code + options)
 
 
@@ -256,12 +262,9 @@ def _template_digests(templates: Path) -> dict[str, bytes]:
     return found
 
 
-def _index_stale(before: dict[str, PageRecord], after: dict[str, PageRecord],
-                 rendered: list, out: Path, index_files: list[str]) -> bool:
-    """Whether the search index must run again: an HTML page came, went or changed."""
-    if not index_files or not all((out / path).is_file() for path in index_files):
-        return True
-    if {p for p in before if p.endswith(".html")} != {p for p in after if p.endswith(".html")}:
-        return True
-    return any(page.path.endswith(".html") and before[page.path].output != page.digest
-               for page in rendered)
+def _searched(records: dict[str, PageRecord]) -> dict[str, str]:
+    """The pages to index for search (path → digest): those marked for it, else every HTML page
+    (as Pagefind itself does on a site without ``data-pagefind-body``)."""
+    marked = {path: record.output for path, record in records.items() if record.indexed}
+    return marked or {path: record.output for path, record in records.items()
+                      if path.endswith(".html")}

@@ -304,6 +304,7 @@ class Rendered:
     digest: str  # sha256 of the bytes written
     reads: Sequence[int] = ()  # recorded: what it read (ids into the BuildState's keys)
     templates: tuple[str, ...] = ()  # recorded: the templates it loaded
+    indexed: bool = False  # marked for the search index (search.py indexes only those pages)
 
 
 def render_pages(site: Site, templates_dir: Path, pages: Sequence[Page], staging: Path, *,
@@ -412,6 +413,7 @@ def _render_chunk(indexes: Sequence[int]) -> tuple[list[Rendered], list[Diagnost
         data = text.encode("utf-8")
         write_file(staging, page.path, data)
         reads, templates = recorded or ((), ())
-        written.append(Rendered(page.path, hashlib.sha256(data).hexdigest(), reads, templates))
+        written.append(Rendered(page.path, hashlib.sha256(data).hexdigest(), reads, templates,
+                                b"data-pagefind-body" in data))
     fresh = renderer.recorder.new_keys() if renderer.recorder else []
     return written, problems, os.getpid(), fresh

@@ -27,6 +27,7 @@ from tests.test_build import every_file
 
 SEED = int(os.environ.get("FACTSITE_SEED", "20261201"))
 STEPS = 10
+SHARD_PAGES = 8  # the search index in several shards, so that edits move pages between them
 
 
 class Archive:
@@ -188,7 +189,7 @@ class Archive:
 
 def outcome(content: Path, templates: Path, out: Path, **options) -> tuple[str, object]:
     try:
-        result = pipeline.build(content, templates, out, **options)
+        result = pipeline.build(content, templates, out, shard_pages=SHARD_PAGES, **options)
     except ContentError as error:
         return "failed", error.diagnostics
     return "built", result
@@ -201,7 +202,7 @@ def test_cached_builds_equal_cold_builds_after_random_edits(tmp_path):
     shutil.copytree(TEMPLATES, templates)
     archive = Archive(content, templates, rng)
     out = tmp_path / "site"
-    pipeline.build(content, templates, out)
+    pipeline.build(content, templates, out, shard_pages=SHARD_PAGES)
     history = []
     failures = 0
     for step in range(STEPS):

@@ -11,8 +11,11 @@ import re
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 
-from factsite import pipeline
+from factsite import pipeline, search
+from tests import corpus
+from tests.browser import harness
 from tests.conftest import DEMO as DEMO_CONTENT
+from tests.conftest import TEMPLATES
 
 DEMO, _ = pipeline.load_site(DEMO_CONTENT)
 RESULT_LINKS = ".pagefind-ui__result-link"
@@ -113,3 +116,84 @@ def test_excerpts_keep_labels_apart_from_values(browse, representatives):
                                                "nodes => nodes.map(n => n.textContent)")
     assert any(f"Where: {claim.venue}"[:20] in e for e in excerpts), excerpts
     assert not any(re.search(r"(Where|Date|Outlet|Published|Rating)[A-Z0-9]", e) for e in excerpts)
+
+
+# -- an index in several shards, merged in the browser ------------------------------------
+
+SHARD_PAGES = 20  # a generated archive of 120 claims has about 200 indexed pages: ~15 shards
+
+
+@pytest.fixture(scope="module")
+def sharded(tmp_path_factory, browser):
+    """A generated archive built with a small shard size, served, and a browser context on it."""
+    content = tmp_path_factory.mktemp("sharded") / "content"
+    corpus.generate(content, 120)
+    site = content.parent / "site"
+    pipeline.build(content, TEMPLATES, site, shard_pages=SHARD_PAGES)
+    indexed = [p.relative_to(site).as_posix() for p in site.rglob("*.html")
+               if b"data-pagefind-body" in p.read_bytes()]
+    shard_of = {page: shard.folder for shard in search.partition(indexed, SHARD_PAGES)
+                for page in shard.pages}
+    with harness.serve(site) as base:
+        browsing = harness.Browsing(browser, base, viewport={"width": 1280, "height": 900})
+        fragments: list[str] = []  # the folders whose fragments (a result's text) were loaded
+        browsing.page.on("request", lambda r: fragments.append(
+            r.url.split("/pagefind/", 1)[1].split("fragment/")[0]) if "/fragment/" in r.url else None)
+        yield browsing, shard_of, fragments
+        browsing.close()
+
+
+def results(page) -> list[str]:
+    """The pages of the results shown (site-relative), once each (not their sub-results)."""
+    hrefs = page.eval_on_selector_all(RESULT_LINKS, "links => links.map(a => a.getAttribute('href'))")
+    pages = (href.split("#")[0].removeprefix(harness.PREFIX) + "index.html" for href in hrefs)
+    return list(dict.fromkeys(pages))
+
+
+def test_results_come_from_several_shards(sharded):
+    """Every claim's title has the word: over 120 results, from shards of at most 20 pages."""
+    browsing, shard_of, fragments = sharded
+    assert len(set(shard_of.values())) >= 5
+    visit = browsing.open("search/index.html")
+    fragments.clear()
+    visit.page.get_by_role("textbox", name="Search").fill("project")
+    visit.page.wait_for_function(
+        "selector => / results for project$/.test(document.querySelector(selector)?.textContent)",
+        arg=".pagefind-ui__message")
+    assert int(visit.page.inner_text(".pagefind-ui__message").split()[0]) >= 120
+    # Each shard ranks its pages by its own word statistics: the first results may all come
+    # from one shard. Load more until the list shows pages of several.
+    for _ in range(10):
+        visit.page.wait_for_selector(".pagefind-ui__button")
+        shown = results(visit.page)
+        if len({shard_of[page] for page in shown}) >= 2:
+            break
+        visit.page.click(".pagefind-ui__button")  # "Load more results"
+        visit.page.wait_for_function(
+            "([selector, count]) => document.querySelectorAll(selector).length > count",
+            arg=[RESULT_LINKS + ":not([href*='#'])", len(shown)])
+    assert len({shard_of[page] for page in results(visit.page)}) >= 2
+    assert len(set(fragments)) >= 2, fragments  # each result's text came from its own bundle
+    assert browsing.settle() == []
+
+
+def test_a_filter_narrows_results_from_every_shard(sharded):
+    """Person 3 made claims 3, 15, ..., 111: ten claims, in several shards."""
+    browsing, shard_of, _ = sharded
+    theirs = {f"claims/claim-{n:06}/index.html" for n in range(3, 120, 12)}
+    assert len({shard_of[page] for page in theirs}) >= 2
+    visit = browsing.open("search/index.html")
+    visit.page.get_by_role("textbox", name="Search").fill("project")
+    visit.page.wait_for_selector(RESULT_LINKS)
+    visit.page.get_by_text("claimant", exact=False).first.click()
+    visit.page.get_by_label("Person 3").check()
+    visit.page.wait_for_function(
+        "selector => document.querySelector(selector)?.textContent.startsWith('10 results')",
+        arg=".pagefind-ui__message")
+    while visit.page.query_selector(".pagefind-ui__button"):  # "Load more results"
+        visit.page.click(".pagefind-ui__button")
+    visit.page.wait_for_function(
+        "selector => document.querySelectorAll(selector).length === 10",
+        arg=RESULT_LINKS + ":not([href*='#'])")
+    assert set(results(visit.page)) == theirs
+    assert browsing.settle() == []

@@ -1,0 +1,90 @@
+"""The search index in shards: the partition, and builds that index only the shards that changed."""
+
+from __future__ import annotations
+
+import json
+import random
+import shutil
+
+from factsite import pipeline, search
+from tests import corpus
+from tests.conftest import TEMPLATES
+from tests.test_build import every_file
+
+PAGES = [f"claims/claim-{n:06}/index.html" for n in range(5000)]
+
+
+def test_shards_hold_every_page_once_and_at_most_shard_pages():
+    shards = search.partition(PAGES, 300)
+    assert sorted(p for s in shards for p in s.pages) == sorted(PAGES)
+    assert all(0 < len(s.pages) <= 300 for s in shards)
+    assert sum(len(s.pages) for s in shards) / len(shards) > 150  # split only when over
+    assert [s.first for s in shards] == [True] + [False] * (len(shards) - 1)
+    assert len({s.folder for s in shards}) == len(shards)
+    assert search.partition(reversed(PAGES), 300) == shards  # a function of the set
+
+
+def test_one_shard_when_the_pages_fit():
+    assert search.partition(PAGES[:300], 300) == [search.Shard("", tuple(PAGES[:300]), True)]
+    assert search.partition([], 300) == []
+
+
+def test_a_page_added_or_removed_changes_only_its_shard():
+    rng = random.Random(7)
+    before = {s.bits: s.pages for s in search.partition(PAGES, 300)}
+    for page in rng.sample(PAGES, 20):  # removed
+        after = {s.bits: s.pages for s in search.partition(set(PAGES) - {page}, 300)}
+        changed = {bits for bits in before.keys() | after.keys()
+                   if before.get(bits) != after.get(bits)}
+        home = next(bits for bits, pages in before.items() if page in pages)
+        # its shard, or its shard and its sibling merged into their parent
+        assert changed == {home} or changed <= {home, home[:-1], home[:-1] + "0",
+                                                home[:-1] + "1"}, (page, changed)
+    for n in range(20):  # added
+        page = f"claims/new-{n}/index.html"
+        after = {s.bits: s.pages for s in search.partition(PAGES + [page], 300)}
+        changed = {bits for bits in before.keys() | after.keys()
+                   if before.get(bits) != after.get(bits)}
+        home = next(bits for bits, pages in after.items() if page in pages)
+        assert changed == {home} or all(bits.startswith(home[:-1]) for bits in changed), changed
+
+
+def test_an_edit_indexes_again_only_the_shards_of_the_pages_it_changed(tmp_path, monkeypatch):
+    content, templates, out = tmp_path / "content", tmp_path / "templates", tmp_path / "site"
+    corpus.generate(content, 60)
+    shutil.copytree(TEMPLATES, templates)
+    pipeline.build(content, templates, out, shard_pages=10)
+    merged = json.loads((out / search.SHARDS_FILE).read_text())
+    assert len(merged) >= 5
+    for folder in merged:  # a merged bundle holds its index only; the scripts are in pagefind/
+        files = {p.name for p in (out / "pagefind" / folder).iterdir()}
+        assert "pagefind-entry.json" in files and "pagefind.js" not in files
+    assert (out / "pagefind" / "pagefind-ui.js").is_file()
+
+    runs = []
+    index = search._index_shard
+    monkeypatch.setattr(search, "_index_shard", lambda *a: runs.append(a[3]) or index(*a))
+    claim = content / "claims" / "claim-000007.yaml"
+    claim.write_text(claim.read_text().replace("analysis: |\n  ", "analysis: |\n  Edited. "),
+                     encoding="utf-8")
+    pipeline.build(content, templates, out, shard_pages=10)
+    assert 0 < len(runs) < len(search.partition(_indexed(out), 10))
+    assert any("claims/claim-000007/index.html" in shard.pages for shard in runs)
+    pipeline.build(content, templates, tmp_path / "cold", use_cache=False, shard_pages=10)
+    assert every_file(out) == every_file(tmp_path / "cold")
+
+
+def test_the_shard_size_is_an_input_of_the_build(tmp_path):
+    content, out = tmp_path / "content", tmp_path / "site"
+    corpus.generate(content, 20)
+    pipeline.build(content, TEMPLATES, out, shard_pages=5)
+    assert json.loads((out / search.SHARDS_FILE).read_text())
+    pipeline.build(content, TEMPLATES, out)
+    assert json.loads((out / search.SHARDS_FILE).read_text()) == []
+    pipeline.build(content, TEMPLATES, tmp_path / "cold", use_cache=False)
+    assert every_file(out) == every_file(tmp_path / "cold")
+
+
+def _indexed(site) -> list[str]:
+    return [p.relative_to(site).as_posix() for p in site.rglob("*.html")
+            if b"data-pagefind-body" in p.read_bytes()]
