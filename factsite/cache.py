@@ -24,6 +24,7 @@ import dataclasses
 import hashlib
 import os
 import pickle
+import sys
 import tempfile
 from array import array
 from pathlib import Path
@@ -147,13 +148,14 @@ class Recorder:
     Read keys are numbered in the order this recorder first saw them; each
     value is taken down once (as a :func:`token`), as it was then. :meth:`new_keys` hands the
     keys seen since its last call to whoever merges records from several
-    processes (see :meth:`BuildState.merge`).
+    processes (see :meth:`BuildState.merge`), and forgets them: a render worker
+    keeps only the numbers.
     """
 
     def __init__(self) -> None:
         self.ids: dict[tuple[Any, str], int] = {}  # (entity object, attribute) → local id
-        self.keys: list[tuple[ReadKey, Any]] = []  # local id → (read key, token of its value)
-        self._sent = 0
+        self._fresh: list[tuple[int, ReadKey, Any]] = []  # (local id, read key, token) not sent
+        self._entity_keys: dict[Any, str] = {}  # one key string per entity, shared by its reads
         self._memo: dict[int, tuple[Any, str]] = {}
         self.reads: set[tuple[Any, str]] | None = None
         self.templates: set[str] | None = None
@@ -164,13 +166,17 @@ class Recorder:
     def stop(self) -> tuple[array, tuple[str, ...]]:
         """The local ids of what the page read, and the names of the templates it loaded."""
         ids = array("I")
+        known = self.ids
         for read in self.reads:
-            number = self.ids.get(read)
+            number = known.get(read)
             if number is None:
                 entity, attribute = read
-                number = self.ids[read] = len(self.keys)
-                self.keys.append(((entity_key(entity), attribute),
-                                  token(getattr(entity, attribute), self._memo)))
+                number = known[read] = len(known)
+                key = self._entity_keys.get(entity)
+                if key is None:
+                    key = self._entity_keys[entity] = entity_key(entity)
+                self._fresh.append((number, (key, attribute),
+                                    token(getattr(entity, attribute), self._memo)))
             ids.append(number)
         templates = tuple(sorted(self.templates))
         self.reads = self.templates = None
@@ -178,9 +184,7 @@ class Recorder:
 
     def new_keys(self) -> list[tuple[int, ReadKey, Any]]:
         """(local id, read key, token) of every key first seen since the last call."""
-        fresh = [(number, key, value) for number, (key, value)
-                 in enumerate(self.keys[self._sent:], start=self._sent)]
-        self._sent = len(self.keys)
+        fresh, self._fresh = self._fresh, []
         return fresh
 
 
@@ -234,7 +238,8 @@ class BuildState:
         index = self._index()
         for local, key, value in fresh:
             number = index.get(key)
-            if number is None:
+            if number is None:  # its strings shared with every other read of the entity
+                key = (sys.intern(key[0]), sys.intern(key[1]))
                 number = index[key] = len(self.keys)
                 self.keys.append(key)
                 self.values.append(value)
@@ -395,6 +400,12 @@ class Cache:
         return self._memos[kind]
 
     def save_memos(self) -> None:
+        """Write the memos a build changed and drop the ones it no longer used.
+
+        Not resident, the tables then leave memory (the rest of the build does not
+        need them; a later use reads them again): parsed documents, with every
+        value's position, are most of what a build holds.
+        """
         for kind, table in self._memos.items():
             used = self._used[kind]
             if len(used) != len(table):
@@ -405,6 +416,9 @@ class Cache:
                 self._write(f"{kind}.pickle", table)
                 self._dirty.discard(kind)
             self._used[kind] = set()
+        if not self.resident:
+            self._memos.clear()
+            self._used.clear()
         self._keys.clear()
 
     def state(self, out: Path, *, head_only: bool = False) -> BuildState:

@@ -121,7 +121,7 @@ def build(content_dir: Path, templates_dir: Path, out_dir: Path, *, strict: bool
             return BuildResult(None, last.summary["claims"], last.summary["pages"],
                                last.summary["files"], time.perf_counter() - watch.started,
                                warnings, tuple(watch.laps), 0)
-    from .render import render_pages
+    from .render import made_from, render_pages
     from .search import SHARD_PAGES, index_site, stale
 
     if progress:
@@ -141,31 +141,31 @@ def build(content_dir: Path, templates_dir: Path, out_dir: Path, *, strict: bool
     changed_reads = state.changed_reads(site) if state.pages else set()
     changed_templates = {name for name, value in state.templates.items()
                          if templates.get(name) != value}
-    records: dict[str, PageRecord] = {}
+    records: dict[str, PageRecord | None] = {}  # None: rendered by this build
     dirty = []
     for number, page in enumerate(pages):
-        made_from = fingerprint((page.template, page.url, page.context))
         previous = state.pages.get(page.path)
-        if (previous is not None and page.produce is None and previous.made_from == made_from
+        if (previous is not None and page.produce is None
                 and changed_templates.isdisjoint(previous.templates)
                 and changed_reads.isdisjoint(previous.reads)
+                and previous.made_from == made_from(page)
                 and os.path.isfile(out_dir / page.path)):
             records[page.path] = previous
-        else:
-            records[page.path] = PageRecord(made_from, (), (), "")
+        else:  # a page new to the cache is fingerprinted by the worker that renders it
+            records[page.path] = None
             dirty.append(number)
     watch.lap("compare with the last build")
     with staged(out_dir, templates_dir / "static") as staging:
         for path, record in records.items():
-            if record.output:  # kept from the last build
+            if record is not None:  # kept from the last build
                 link_file(out_dir, staging, path)
         rendered = render_pages(
             site, templates_dir, pages, staging, only=dirty, state=state if cache else None,
             jobs=jobs, progress=progress and (
                 lambda done, total: progress(f"rendering {done:,}/{total:,} pages")))
         for page in rendered:
-            records[page.path] = replace(records[page.path], templates=page.templates,
-                                         reads=page.reads, output=page.digest, indexed=page.indexed)
+            records[page.path] = PageRecord(page.made_from, page.templates, page.reads,
+                                            page.digest, page.indexed)
         watch.lap("render")
         shard_pages = shard_pages or SHARD_PAGES
         searched = _searched(records)

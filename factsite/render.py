@@ -30,7 +30,7 @@ import jinja2
 from markupsafe import Markup
 
 from . import export
-from .cache import RECORDED, BuildState, Recorder
+from .cache import RECORDED, BuildState, Recorder, fingerprint
 from .diagnostics import ContentError, Diagnostic
 from .i18n import MissingTranslation, Translations
 from .markdown import Prose, UnplacedProse
@@ -198,10 +198,12 @@ class _RecordingEnvironment(jinja2.Environment):
 
     recorder: Recorder | None = None
 
-    def getattr(self, obj: Any, attribute: str) -> Any:
-        if self.recorder is not None and type(obj) in RECORDED and self.recorder.reads is not None:
-            self.recorder.reads.add((obj, attribute))
-        return super().getattr(obj, attribute)
+    def getattr(self, obj: Any, attribute: str) -> Any:  # the hot path of every page
+        if type(obj) in RECORDED and self.recorder is not None:
+            reads = self.recorder.reads
+            if reads is not None:
+                reads.add((obj, attribute))
+        return jinja2.Environment.getattr(self, obj, attribute)
 
     def getitem(self, obj: Any, argument: Any) -> Any:
         if (self.recorder is not None and type(obj) in RECORDED and isinstance(argument, str)
@@ -227,6 +229,7 @@ class Renderer:
             trim_blocks=True,
             lstrip_blocks=True,
             keep_trailing_newline=True,
+            auto_reload=False,  # a Renderer lives for one build: no stat of templates per page
         )
         translations = Translations.load(self.templates_dir / "i18n", site.language)
         self.env.globals.update(site=site, _=translations.text, _n=translations.plural)
@@ -283,6 +286,11 @@ class Renderer:
         return found
 
 
+def made_from(page: Page) -> bytes:
+    """What the build cache compares to know whether a page may be kept (with its reads)."""
+    return fingerprint((page.template, page.url, page.context))
+
+
 @jinja2.pass_context
 def _relative_url(context: jinja2.runtime.Context, target: str | Prose) -> str | Markup:
     """A site-relative URL as seen from the page being rendered, so any sub-path works;
@@ -305,6 +313,7 @@ class Rendered:
     reads: Sequence[int] = ()  # recorded: what it read (ids into the BuildState's keys)
     templates: tuple[str, ...] = ()  # recorded: the templates it loaded
     indexed: bool = False  # marked for the search index (search.py indexes only those pages)
+    made_from: bytes = b""  # recorded: the fingerprint of its template, URL and context
 
 
 def render_pages(site: Site, templates_dir: Path, pages: Sequence[Page], staging: Path, *,
@@ -358,7 +367,7 @@ def _collect(results, progress: Callable[[int, int], None] | None, total: int,  
         if state is not None:
             ids = local_ids.setdefault(worker, {})
             state.merge(ids, fresh)
-            written = [replace(page, reads=array("I", (ids[i] for i in page.reads)))
+            written = [replace(page, reads=array("I", map(ids.__getitem__, page.reads)))
                        for page in written]
         collected.append((written, problems))
         done += len(written) + len(problems)
@@ -414,6 +423,7 @@ def _render_chunk(indexes: Sequence[int]) -> tuple[list[Rendered], list[Diagnost
         write_file(staging, page.path, data)
         reads, templates = recorded or ((), ())
         written.append(Rendered(page.path, hashlib.sha256(data).hexdigest(), reads, templates,
-                                b"data-pagefind-body" in data))
+                                b"data-pagefind-body" in data,
+                                made_from(page) if recorded else b""))
     fresh = renderer.recorder.new_keys() if renderer.recorder else []
     return written, problems, os.getpid(), fresh

@@ -10,6 +10,7 @@ one index (linear in the archive). :func:`validate` runs both.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import posixpath
@@ -170,6 +171,7 @@ class _Checker:
             self.cache.load("markdown")  # once, before forking
         global _markdown_job
         _markdown_job = (self, documents)
+        gc.freeze()  # the documents are shared with the forked workers: keep GC off their pages
         try:
             with multiprocessing.get_context("fork").Pool(jobs, initializer=_ignore_sigint) as pool:
                 for diagnostics, markdown, links, memos in pool.imap(_check_markdown, parts):
@@ -179,6 +181,7 @@ class _Checker:
                     if self.cache:
                         self.cache.adopt("markdown", *memos)
         finally:
+            gc.unfreeze()
             _markdown_job = None
 
     def check_shape(self, doc: Document) -> None:
