@@ -247,6 +247,11 @@ class BuildState:
                 self.values[number] = value
             local_ids[local] = number
 
+    def merged(self) -> None:
+        """All records are in: drop the lookup table of :meth:`merge` (the next merge
+        makes it again)."""
+        self.__dict__.pop("_index_cache", None)
+
     def _index(self) -> dict[ReadKey, int]:
         index = self.__dict__.get("_index_cache")
         if index is None or len(index) != len(self.keys):

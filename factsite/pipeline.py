@@ -7,7 +7,9 @@ before they would have loaded.
 
 from __future__ import annotations
 
+import ctypes
 import os
+import sys
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -133,6 +135,7 @@ def build(content_dir: Path, templates_dir: Path, out_dir: Path, *, strict: bool
             cache.save_memos()
     if strict and warnings:
         raise ContentError(warnings)
+    release_memory()  # what the check freed: the render workers would copy it
     state = cache.state(out_dir) if cache else BuildState()
     theme = fingerprint((tree_digest(templates_dir / "i18n").hex(), site.language))
     templates = _template_digests(templates_dir)
@@ -166,6 +169,10 @@ def build(content_dir: Path, templates_dir: Path, out_dir: Path, *, strict: bool
         for page in rendered:
             records[page.path] = PageRecord(page.made_from, page.templates, page.reads,
                                             page.digest, page.indexed)
+        html = sum(1 for page in pages if page.path.endswith(".html"))
+        rendered_html = sum(1 for page in rendered if page.path.endswith(".html"))
+        del pages, rendered  # Pagefind's runs get the memory of the plan and its contexts
+        release_memory()
         watch.lap("render")
         shard_pages = shard_pages or SHARD_PAGES
         searched = _searched(records)
@@ -185,7 +192,6 @@ def build(content_dir: Path, templates_dir: Path, out_dir: Path, *, strict: bool
         watch.lap("search index")
     count = count_files(out_dir)
     watch.lap("write")
-    html = sum(1 for page in pages if page.path.endswith(".html"))
     if cache:
         state.inputs, state.output = inputs, output_identity(out_dir)
         state.theme, state.templates, state.pages = theme, templates, records
@@ -195,8 +201,17 @@ def build(content_dir: Path, templates_dir: Path, out_dir: Path, *, strict: bool
                          "shard_pages": shard_pages}
         cache.save_state(out_dir, state)
     return BuildResult(site, len(site.claims), html, count, time.perf_counter() - watch.started,
-                       warnings, tuple(watch.laps),
-                       sum(1 for page in rendered if page.path.endswith(".html")), pending)
+                       warnings, tuple(watch.laps), rendered_html, pending)
+
+
+def release_memory() -> None:
+    """Give the memory that finished stages freed back to the system (glibc keeps it in its
+    heap otherwise): forked workers would copy it, and it would sit beside Pagefind."""
+    if sys.platform.startswith("linux"):
+        try:
+            ctypes.CDLL(None).malloc_trim(0)
+        except (OSError, AttributeError):  # not glibc
+            pass
 
 
 def refresh_index(out_dir: Path, cache: Cache) -> bool:

@@ -373,6 +373,8 @@ def _collect(results, progress: Callable[[int, int], None] | None, total: int,  
         done += len(written) + len(problems)
         if progress:
             progress(min(done, total), total)
+    if state is not None:
+        state.merged()
     return collected
 
 
