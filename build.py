@@ -224,7 +224,8 @@ def _parser() -> argparse.ArgumentParser:
                         help="publish under URL instead of site.yaml's base_url "
                              "(absolute http(s); a missing trailing '/' is added)")
     common.add_argument("--jobs", type=_positive, metavar="N",
-                        help="check and render in N processes (default: one per core)")
+                        help="check and render in N processes, index in N Pagefind runs at once "
+                             "(default: one per core)")
     common.add_argument("--verbose", action="store_true", help="print each stage's time")
     common.add_argument("--no-cache", action="store_true",
                         help="ignore and leave alone the build cache (.factsite-cache/ beside "
