@@ -7,6 +7,7 @@ import random
 import shutil
 
 from factsite import pipeline, search
+from factsite.cache import Cache
 from tests import corpus
 from tests.conftest import TEMPLATES
 from tests.test_build import every_file
@@ -88,3 +89,27 @@ def test_the_shard_size_is_an_input_of_the_build(tmp_path):
 def _indexed(site) -> list[str]:
     return [p.relative_to(site).as_posix() for p in site.rglob("*.html")
             if b"data-pagefind-body" in p.read_bytes()]
+
+
+def test_a_refresh_after_a_build_without_index_runs_only_the_changed_shards(tmp_path,
+                                                                            monkeypatch):
+    """The dev server's path: pages first (index=False), then refresh_index over the site."""
+    content, out = tmp_path / "content", tmp_path / "site"
+    corpus.generate(content, 60)
+    cache = Cache.beside(out, resident=True)
+    pipeline.build(content, TEMPLATES, out, shard_pages=10, cache=cache)
+    index = {p: p.read_bytes() for p in (out / "pagefind").rglob("*") if p.is_file()}
+    claim = content / "claims" / "claim-000007.yaml"
+    claim.write_text(claim.read_text().replace("analysis: |\n  ", "analysis: |\n  Edited. "),
+                     encoding="utf-8")
+    result = pipeline.build(content, TEMPLATES, out, shard_pages=10, cache=cache, index=False)
+    assert result.index_pending
+    assert {p: p.read_bytes() for p in (out / "pagefind").rglob("*") if p.is_file()} == index
+    runs = []
+    run = search._index_shard
+    monkeypatch.setattr(search, "_index_shard", lambda *a: runs.append(a[3]) or run(*a))
+    assert pipeline.refresh_index(out, cache)
+    assert 0 < len(runs) < len(json.loads((out / search.SHARDS_FILE).read_text()))
+    assert not pipeline.refresh_index(out, cache)  # nothing pending any more
+    pipeline.build(content, TEMPLATES, tmp_path / "cold", use_cache=False, shard_pages=10)
+    assert every_file(out) == every_file(tmp_path / "cold")

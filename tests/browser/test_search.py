@@ -137,15 +137,20 @@ def sharded(tmp_path_factory, browser):
     with harness.serve(site) as base:
         browsing = harness.Browsing(browser, base, viewport={"width": 1280, "height": 900})
         fragments: list[str] = []  # the folders whose fragments (a result's text) were loaded
-        browsing.page.on("request", lambda r: fragments.append(
-            r.url.split("/pagefind/", 1)[1].split("fragment/")[0]) if "/fragment/" in r.url else None)
+
+        def fragment(request) -> None:
+            if "/fragment/" in request.url:
+                fragments.append(request.url.split("/pagefind/", 1)[1].split("fragment/")[0])
+
+        browsing.page.on("request", fragment)
         yield browsing, shard_of, fragments
         browsing.close()
 
 
 def results(page) -> list[str]:
     """The pages of the results shown (site-relative), once each (not their sub-results)."""
-    hrefs = page.eval_on_selector_all(RESULT_LINKS, "links => links.map(a => a.getAttribute('href'))")
+    hrefs = page.eval_on_selector_all(RESULT_LINKS,
+                                      "links => links.map(a => a.getAttribute('href'))")
     pages = (href.split("#")[0].removeprefix(harness.PREFIX) + "index.html" for href in hrefs)
     return list(dict.fromkeys(pages))
 
