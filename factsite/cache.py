@@ -453,6 +453,17 @@ class Cache:
         self._write(f"{name}.pickle", {**state.__getstate__(), **head})
         self._write(f"{name}.head.pickle", head)  # written last: it vouches for the body
 
+    # other records, by file name (the dev server's search bundles)
+    def read(self, name: str) -> Any:
+        """What :meth:`write` stored under ``name`` with this factsite, or None."""
+        return self._read(name)
+
+    def write(self, name: str, value: Any) -> None:
+        self._write(name, value)
+
+    def forget(self, name: str) -> None:
+        (self.directory / name).unlink(missing_ok=True)
+
     def _state_name(self, out: Path) -> str:
         return f"build-{digest(os.fsencode(Path(out).resolve())).hex()[:16]}"
 

@@ -135,19 +135,30 @@ def load_content(content_dir: Path, cache: Cache | None = None,
                 wanted.append((file, kind))
 
     for file, kind in wanted:
-        try:
-            documents.append(load_file(file, kind, cache))
-        except _Problem as found:
-            problem(file, found)
-            documents.append(Document(str(file), kind, file.stem, None, failed=True))
-        except FileNotFoundError:
-            if kind == "site":
-                diagnostics.append(Diagnostic(
-                    str(file), 1, 1, "site.yaml not found",
-                    "every site needs content/site.yaml with title, base_url and language",
-                ))
-            # else: deleted since it was listed (an editor saving): as if never there
+        document, found = load_one(file, kind, cache)
+        diagnostics += found
+        if document is not None:
+            documents.append(document)
     return documents, diagnostics
+
+
+def load_one(file: Path, kind: str, cache: Cache | None = None,
+             ) -> tuple[Document | None, list[Diagnostic]]:
+    """One content file as :func:`load_content` reads it (None: it is gone), and its problems.
+
+    The dev server reads the files a save changed with it.
+    """
+    try:
+        return load_file(file, kind, cache), []
+    except _Problem as found:
+        return (Document(str(file), kind, file.stem, None, failed=True),
+                [Diagnostic(str(file), *found.mark, found.message, found.hint)])
+    except FileNotFoundError:
+        if kind == "site":
+            return None, [Diagnostic(
+                str(file), 1, 1, "site.yaml not found",
+                "every site needs content/site.yaml with title, base_url and language")]
+        return None, []  # deleted since it was listed (an editor saving): as if never there
 
 
 def load_yaml(file: Path, kind: str) -> Document:

@@ -20,8 +20,10 @@ from .diagnostics import ContentError, Diagnostic, errors
 from .write import MARKER, check_output_dir, count_files, link_file, staged
 
 if TYPE_CHECKING:
+    from .load import Document
     from .model import Site
     from .render import Page
+    from .validate import Checked
 
 
 @dataclass(frozen=True)
@@ -67,14 +69,36 @@ def _load_and_plan(content_dir: Path, base_url: str | None, lap: Callable[[str],
                    cache: Cache | None = None, jobs: int | None = None,
                    ) -> tuple[Site, list[Page], tuple[Diagnostic, ...]]:
     """The checked site and its plan; links in Markdown are checked against the plan."""
+    model = load_model(content_dir, base_url, lap, cache, jobs)
+    return model.site, model.pages, model.warnings
+
+
+@dataclass
+class Model:
+    """The checked site, its plan and what they were made from: the dev server keeps it
+    between saves and passes it to :func:`build`."""
+
+    documents: list[Document]
+    load_problems: list[Diagnostic]  # files that are not documents (wrong name, unreadable)
+    checked: Checked
+    site: Site
+    pages: list[Page]
+    warnings: tuple[Diagnostic, ...]
+
+
+def load_model(content_dir: Path, base_url: str | None, lap: Callable[[str], None] = lambda _: None,
+               cache: Cache | None = None, jobs: int | None = None,
+               documents: tuple[list[Document], list[Diagnostic]] | None = None) -> Model:
+    """Load (or take ``documents`` already read, with their load problems), check, assemble
+    and plan; raise ContentError with every problem."""
     from .load import load_content
     from .render import plan
     from .schema import override_base_url
     from .validate import assemble, check, dead_links, unused
 
-    documents, diagnostics = load_content(Path(content_dir), cache)
+    documents, problems = documents or load_content(Path(content_dir), cache)
     checked, found = check(documents, cache, jobs=jobs)
-    diagnostics += found
+    diagnostics = problems + found
     if checked is None or errors(diagnostics):
         raise ContentError(diagnostics)
     site = assemble(checked)
@@ -87,13 +111,14 @@ def _load_and_plan(content_dir: Path, base_url: str | None, lap: Callable[[str],
     if errors(diagnostics):
         raise ContentError(diagnostics)
     lap("plan")
-    return site, pages, tuple(sorted(diagnostics))
+    return Model(documents, problems, checked, site, pages, tuple(sorted(diagnostics)))
 
 
 def build(content_dir: Path, templates_dir: Path, out_dir: Path, *, strict: bool = False,
           base_url: str | None = None, jobs: int | None = None,
           progress: Progress | None = None, use_cache: bool = True, cache: Cache | None = None,
-          index: bool = True, shard_pages: int | None = None) -> BuildResult:
+          index: bool = True, shard_pages: int | None = None,
+          model: Model | None = None) -> BuildResult:
     """Check everything, render what changed into a staging directory on all cores, index it,
     swap it in.
 
@@ -105,7 +130,9 @@ def build(content_dir: Path, templates_dir: Path, out_dir: Path, *, strict: bool
     recorded reads changed, keeping the others; the bytes are a cold build's.
     ``cache``: that cache, already open (the dev server's); ``index=False``: keep the
     last search index even if pages changed (a later build with ``index=True`` runs it);
-    ``shard_pages``: the most pages one Pagefind run indexes (see :mod:`factsite.search`).
+    ``shard_pages``: the most pages one Pagefind run indexes (see :mod:`factsite.search`);
+    ``model``: the content already loaded and checked (the dev server's), for a build
+    that is not "nothing changed".
     """
     watch = _Stopwatch()
     content_dir, templates_dir, out_dir = Path(content_dir), Path(templates_dir), Path(out_dir)
@@ -129,7 +156,9 @@ def build(content_dir: Path, templates_dir: Path, out_dir: Path, *, strict: bool
     if progress:
         progress("checking content")
     try:
-        site, pages, warnings = _load_and_plan(content_dir, base_url, watch.lap, cache, jobs)
+        if model is None:
+            model = load_model(content_dir, base_url, watch.lap, cache, jobs)
+        site, pages, warnings = model.site, model.pages, model.warnings
     finally:
         if cache:
             cache.save_memos()
@@ -175,7 +204,7 @@ def build(content_dir: Path, templates_dir: Path, out_dir: Path, *, strict: bool
         release_memory()
         watch.lap("render")
         shard_pages = shard_pages or SHARD_PAGES
-        searched = _searched(records)
+        searched = searched_pages(records)
         index_files, bundles = state.summary.get("index", []), state.summary.get("bundles", {})
         if index:
             index_files, bundles = index_site(
@@ -214,19 +243,14 @@ def release_memory() -> None:
             pass
 
 
-def refresh_index(out_dir: Path, cache: Cache) -> bool:
-    """Run the search index over ``out_dir`` as it is, if a build left it pending.
-
-    The dev server's step after a save's pages were swapped in: the content is
-    not read again, so a save made meanwhile waits for its own rebuild. Returns
-    whether the index ran.
-    """
+def reindex(out_dir: Path, pages: dict[str, str], language: str, last: dict | None,
+            shard_pages: int) -> tuple[list[str], dict]:
+    """The search index of ``pages`` (path → digest) over ``out_dir`` as it is, swapped in
+    with it (the dev server's step after a save's pages were written): only the shards
+    whose pages changed since the ``last`` bundles run again. Returns the index's files
+    and its bundles, as :func:`factsite.search.index_site`."""
     from .search import BUNDLE, index_site
 
-    out_dir = Path(out_dir)
-    state = cache.state(out_dir)
-    if not (_wrote(out_dir, state) and state.summary.get("index_pending")):
-        return False
     with staged(out_dir, None) as staging:
         for folder, _, files in os.walk(out_dir):
             relative = os.path.relpath(folder, out_dir)
@@ -236,15 +260,8 @@ def refresh_index(out_dir: Path, cache: Cache) -> bool:
                 path = os.path.normpath(os.path.join(relative, name))
                 if path != MARKER:
                     link_file(out_dir, staging, path)
-        index_files, bundles = index_site(
-            staging, _searched(state.pages), state.summary["language"],
-            last=state.summary.get("bundles"), last_root=out_dir,
-            shard_pages=state.summary["shard_pages"])
-    state.summary.update(index=index_files, bundles=bundles, index_pending=False,
-                         files=count_files(out_dir))
-    state.output = output_identity(out_dir)
-    cache.save_state(out_dir, state)
-    return True
+        return index_site(staging, pages, language, last=last, last_root=out_dir,
+                          shard_pages=shard_pages)
 
 
 def _wrote(out: Path, state: BuildState) -> bool:
@@ -277,7 +294,7 @@ def _template_digests(templates: Path) -> dict[str, bytes]:
     return found
 
 
-def _searched(records: dict[str, PageRecord]) -> dict[str, str]:
+def searched_pages(records: dict[str, PageRecord]) -> dict[str, str]:
     """The pages to index for search (path → digest): those marked for it, else every HTML page
     (as Pagefind itself does on a site without ``data-pagefind-body``)."""
     marked = {path: record.output for path, record in records.items() if record.indexed}

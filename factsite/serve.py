@@ -29,10 +29,10 @@ import sys
 import threading
 import time
 import traceback
-from functools import partial
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
-from urllib.parse import quote
+from dataclasses import replace
+from typing import Any, Callable, Iterable, Sequence
+from urllib.parse import quote, urlsplit
 
 import watchfiles
 from livereload.handlers import LiveReloadHandler, LiveReloadJSHandler
@@ -46,14 +46,14 @@ from tornado.wsgi import WSGIContainer
 
 from . import pipeline
 from .cache import Cache
+from .live import SUPERSEDED, LiveSite
 from .diagnostics import ContentError, Diagnostic, format_overlay
 from .load import EDITOR_LEFTOVERS
-from .pipeline import output_identity
 from .write import MARKER
 
-POLL_SECONDS = 0.02  # how often the event loop looks whether the files settled (no disk work)
-DEBOUNCE_SECONDS = 0.05
-WATCH_STEP_MS = 50  # watchfiles groups changes closer than this
+POLL_SECONDS = 0.01  # how often the event loop looks whether the files settled (no disk work)
+DEBOUNCE_SECONDS = 0.01
+WATCH_STEP_MS = 20  # watchfiles groups changes closer than this
 # livereload.js reads the server's host and port from its own (resolved) src.
 LIVERELOAD_SCRIPT = b'<script src="/livereload.js" defer></script>'
 
@@ -115,6 +115,7 @@ class Watcher:
         self.debounce = debounce
         self.exclude = tuple(os.path.abspath(path) for path in exclude)
         self._changed_at: float | None = None
+        self._paths: set[str] = set()
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -132,9 +133,9 @@ class Watcher:
     def _listen(self) -> None:
         roots = [str(root) for root in self.roots if root.is_dir()]
         if roots:
-            for _ in watchfiles.watch(*roots, watch_filter=self.wanted, step=WATCH_STEP_MS,
-                                      stop_event=self._stop, raise_interrupt=False):
-                self.note(time.monotonic())
+            for changes in watchfiles.watch(*roots, watch_filter=self.wanted, step=WATCH_STEP_MS,
+                                            stop_event=self._stop, raise_interrupt=False):
+                self.note(time.monotonic(), [path for _, path in changes])
 
     def wanted(self, change: object, path: str) -> bool:
         """A change to this path can change the site (not an editor's leftover, not excluded)."""
@@ -153,10 +154,11 @@ class Watcher:
         with self._lock:
             return self._changed_at is not None
 
-    def note(self, now: float) -> None:
-        """Something changed at ``now``."""
+    def note(self, now: float, paths: Iterable[str] = ()) -> None:
+        """``paths`` changed at ``now``."""
         with self._lock:
             self._changed_at = now
+            self._paths.update(paths)
 
     def poll(self, now: float) -> bool:
         """True when the trees changed and have not changed again for ``debounce`` seconds."""
@@ -165,6 +167,12 @@ class Watcher:
                 self._changed_at = None
                 return True
         return False
+
+    def take(self) -> set[str]:
+        """The paths reported since the last call."""
+        with self._lock:
+            paths, self._paths = self._paths, set()
+        return paths
 
 
 def inject(page: bytes, head: bytes, body: bytes) -> bytes:
@@ -191,15 +199,16 @@ class SiteApp:
     backslashes, NUL or encoded separators are refused with 400; hidden files
     and a directory without factsite's marker file are not served. HTML pages
     get ``head`` before ``</head>`` and ``overlay`` (when set) after ``<body>``.
+    ``fresh`` holds files newer than the output directory's (path → (generation, bytes)):
+    pages a save rendered, served from memory until written.
     """
 
-    def __init__(self, root: Path, head: bytes = b""):
+    def __init__(self, root: Path, head: bytes = b"",
+                 fresh: dict[str, tuple[int, bytes]] | None = None):
         self.root = Path(root)
         self.head = head
+        self.fresh = {} if fresh is None else fresh
         self.overlay: str | None = None
-        # The output directory the overlay is about (None: any): a rebuild swaps in a new
-        # one before it can clear the overlay, and the new one is shown without it.
-        self.overlay_on: tuple[int, ...] | None = None
 
     def __call__(self, environ: dict, start_response: Callable) -> list[bytes]:
         method = environ["REQUEST_METHOD"]
@@ -214,21 +223,32 @@ class SiteApp:
     def respond(self, path: str | None, query: str | None = None) -> tuple[int, list, bytes]:
         if path is None:
             return _text(400, "this path is not served")
-        file = self._file(path)
-        if file is not None and file.is_dir():
+        body, name = self._memory(path), path.rsplit("/", 1)[-1] or "index.html"
+        file = None if body is not None else self._file(path)
+        if body is None and (file is not None and file.is_dir()
+                             or self._memory(path + "/") is not None):
             if not path.endswith("/"):
                 location = quote(path + "/") + (f"?{query}" if query else "")
                 status, headers, body = _text(301, f"moved to {location}")
                 return status, headers + [("Location", location)], body
             file = self._file(path + "index.html")
-        status, body, name = 200, _read(file), file.name if file else ""
+        status = 200
+        if body is None:
+            body, name = _read(file), file.name if file else ""
         if body is None:
             status, body, name = 404, _read(self._file("/404.html")) or _NOT_FOUND, "404.html"
         kind = mimetypes.guess_type(name)[0] or "application/octet-stream"
         if kind == "text/html":
-            overlay = self.overlay if self.overlay_on in (None, output_identity(self.root)) else None
-            body = inject(body, self.head, (overlay or "").encode("utf-8"))
+            body = inject(body, self.head, (self.overlay or "").encode("utf-8"))
         return status, _headers(kind, body), body
+
+    def _memory(self, path: str) -> bytes | None:
+        """The file at ``path`` as a save rendered it, if it is not written yet."""
+        parts = [part for part in path.split("/") if part]
+        if any(part.startswith(".") for part in parts) or not (self.root / MARKER).is_file():
+            return None
+        found = self.fresh.get("/".join(parts + ["index.html"] if path.endswith("/") else parts))
+        return found[1] if found else None
 
     def _file(self, path: str) -> Path | None:
         """The file or directory ``path`` names under the root, if it is there and may be served."""
@@ -315,6 +335,7 @@ class _LiveReloadSocket(LiveReloadHandler):
     """livereload's websocket, for this server's own pages only (livereload takes any origin)."""
 
     check_origin = WebSocketHandler.check_origin
+    url: str | None = None  # the page it shows, from livereload's 'info' message
 
     def on_message(self, message: str | bytes) -> None:
         """livereload's handshake, for well-formed messages; anything else closes the socket.
@@ -329,6 +350,8 @@ class _LiveReloadSocket(LiveReloadHandler):
                 and isinstance(data.get("url", ""), str)):
             self.close(1003, "not a livereload message")
             return
+        if data["command"] == "info" and "url" in data:
+            self.url = data["url"]
         super().on_message(message)
 
     def send_message(self, message: dict) -> None:
@@ -338,10 +361,15 @@ class _LiveReloadSocket(LiveReloadHandler):
         except WebSocketClosedError:
             self.on_close()
 
+    def reload(self, path: str = "*") -> None:
+        """Reload the page (``path``: a stylesheet or image livereload.js swaps in place)."""
+        self.send_message({"command": "reload", "path": path, "liveCSS": path != "*",
+                           "liveImg": path != "*"})
+
     @classmethod
-    def reload_pages(cls) -> None:
-        for page in list(cls.waiters):
-            page.send_message({"command": "reload", "path": "*", "liveCSS": False, "liveImg": False})
+    def open_pages(cls) -> dict[_LiveReloadSocket, str]:
+        """The connected pages and the URL path each shows (on the event loop)."""
+        return {page: urlsplit(page.url).path for page in cls.waiters if page.url}
 
 
 def application(site: SiteApp, bound: str) -> web.Application:
@@ -357,7 +385,13 @@ def application(site: SiteApp, bound: str) -> web.Application:
 
 
 class DevServer:
-    """Rebuilds on change and keeps the overlay in step with the last build."""
+    """Rebuilds on change and keeps the overlay in step with the last build.
+
+    The site stays in memory between saves (:class:`factsite.live.LiveSite`): a save
+    re-reads the files it changed, renders the pages it changed, those open in a
+    browser first, and reloads them from memory; a forked writer then swaps the
+    whole site into site/ and refreshes the search index.
+    """
 
     def __init__(self, content: Path, templates: Path, out: Path, *,
                  on_built: Callable[[pipeline.BuildResult], None],
@@ -365,22 +399,79 @@ class DevServer:
                  strict: bool = False, base_url: str | None = None, debug: bool = False):
         self.content, self.templates, self.out = Path(content), Path(templates), Path(out)
         self.on_built, self.on_failed = on_built, on_failed
-        self.strict, self.base_url, self.debug = strict, base_url, debug
-        self.site = SiteApp(self.out, head=LIVERELOAD_SCRIPT)
+        self.strict, self.debug = strict, debug
         self.watcher = Watcher([self.content, self.templates], exclude=[self.out])
-        # Parsed files, quotes, Markdown and what each page read stay in memory between saves.
-        self.cache = Cache.beside(self.out, resident=True)
-        self.building = False  # a rebuild runs on another thread: one at a time
-        self.index_pending = False  # pages changed since the search index last ran
+        self.live = LiveSite(self.content, self.templates, self.out,
+                             Cache.beside(self.out, resident=True), strict=strict,
+                             base_url=base_url)
+        self.site = SiteApp(self.out, head=LIVERELOAD_SCRIPT, fresh=self.live.fresh)
+        self.building = False  # a save's work runs on another thread: one at a time
+        self.failed = False  # the errors of the last save are over the pages
+        # Tells pages to reload: (pages, URL path each shows, site paths rendered again).
+        self.reload: Callable[[dict, list[str]], None] = lambda pages, paths: None
+
+    @property
+    def base_url(self) -> str | None:
+        return self.live.base_url
+
+    @base_url.setter
+    def base_url(self, value: str | None) -> None:
+        self.live.base_url = value
 
     def rebuild(self, index: bool = True) -> None:
-        """Build; on failure keep the last good site/ and lay the errors over its pages.
+        """Build everything (at start); on failure keep the last good site/ and lay the
+        errors over its pages."""
+        self._report(lambda: self.live.build(index=index))
 
-        ``index=False`` leaves the search index as it was, for :meth:`refresh_index`.
-        """
+    def save(self, paths: Iterable[str], pages: dict | None = None) -> None:
+        """Take in a save: render the pages it changed, the ``pages`` open in browsers
+        (page → URL path) first, reloading each as soon as it is ready; then write site/."""
+        pages = pages or {}
+
+        def work() -> pipeline.BuildResult:
+            result = self.live.update(paths)
+            if self.live.static and not self.failed:
+                self.reload(pages, [f"static/{name}" for name in self.live.static])
+            shown = {page: self.live.page_path(url) for page, url in pages.items()}
+            first, problems = self.live.render(
+                dict.fromkeys(path for path in shown.values() if path in self.live.dirty))
+            if first and not problems and not self.failed:
+                self.reload({page: path for page, path in shown.items() if path in first}, first)
+            rest, more = self.live.render(sorted(self.live.dirty, key=lambda path: self.live.position.get(path, -1)))
+            if problems or more:
+                raise ContentError(problems + more)
+            if rest and not self.failed:
+                self.reload({page: path for page, path in shown.items() if path in rest}, rest)
+            self.live.flush()
+            return replace(result, rendered=len(first) + len(rest),
+                           seconds=time.perf_counter() - started)
+
+        started = time.perf_counter()
+        was_failed = self.failed
+        self._report(work)
+        if self.failed or was_failed:  # the errors come, or go
+            self.reload(pages, ["*"])
+
+    def poll(self) -> None:
+        """On the event loop: start a save's work on another thread when the files settled;
+        forget the writers that finished."""
+        for status in self.live.reap():
+            if status not in (0, SUPERSEDED):
+                self.on_failed([Diagnostic(str(self.out), 1, 1, "could not write the site",
+                                           "the pages are served from memory; the next save "
+                                           "writes them again")])
+        if self.building or not self.watcher.poll(time.monotonic()):
+            return
+        self.building = True
+        loop = asyncio.get_running_loop()
+        self.reload = lambda pages, paths: loop.call_soon_threadsafe(_reload, pages, paths)
+        done = loop.run_in_executor(None, self.save, self.watcher.take(),
+                                    _LiveReloadSocket.open_pages())
+        done.add_done_callback(lambda _: setattr(self, "building", False))
+
+    def _report(self, work: Callable[[], pipeline.BuildResult]) -> None:
         try:
-            result = pipeline.build(self.content, self.templates, self.out, strict=self.strict,
-                                    base_url=self.base_url, cache=self.cache, index=index)
+            result = work()
         except ContentError as error:
             diagnostics: Sequence[Diagnostic] = error.diagnostics
         except Exception as error:  # a file unreadable or gone mid-build, or a bug: keep serving
@@ -388,48 +479,12 @@ class DevServer:
                 traceback.print_exc()
             diagnostics = [self._unexpected(error)]
         else:
-            self.site.overlay = None
-            self.index_pending = result.index_pending
+            self.site.overlay, self.failed = None, False
             self.on_built(result)
             return
-        self.site.overlay_on = output_identity(self.out)
+        self.failed = True
         self.site.overlay = format_overlay(diagnostics, built=(self.out / MARKER).is_file())
         self.on_failed(diagnostics)
-
-    def poll(self) -> None:
-        """On the event loop: start a rebuild on another thread when the files settled.
-
-        Pages are rebuilt (and open ones reloaded) first; the search index follows in
-        a rebuild of its own, never before the reload. Requests are answered all
-        along, from the last site/ until the new one is swapped in whole.
-        """
-        if self.building:
-            return
-        if self.watcher.poll(time.monotonic()):
-            self._start(index=False)
-        elif self.index_pending and not self.watcher.pending:  # a save first reloads pages
-            self._start(index=True)
-
-    def refresh_index(self) -> None:
-        """The search index over the site as it is (after a save's reload); errors as rebuild's."""
-        try:
-            pipeline.refresh_index(self.out, self.cache)
-        except ContentError as error:
-            self.site.overlay_on = output_identity(self.out)
-            self.site.overlay = format_overlay(error.diagnostics, built=True)
-            self.on_failed(error.diagnostics)
-        self.index_pending = False
-
-    def _start(self, index: bool) -> None:
-        self.building = True
-        work = self.refresh_index if index else partial(self.rebuild, index=False)
-        done = asyncio.get_running_loop().run_in_executor(None, work)
-
-        def finished(_: object) -> None:
-            self.building = False
-            if not index:
-                _LiveReloadSocket.reload_pages()
-        done.add_done_callback(finished)
 
     def _unexpected(self, error: Exception) -> Diagnostic:
         if isinstance(error, OSError):
@@ -438,6 +493,15 @@ class DevServer:
                               "the next save rebuilds the site")
         return Diagnostic(str(self.content), 1, 1, f"internal error: {type(error).__name__}: {error}",
                           "this is a bug in factsite; --debug shows the traceback")
+
+
+def _reload(pages: dict[_LiveReloadSocket, Any], paths: list[str]) -> None:
+    """On the event loop: reload ``pages`` (a stylesheet or image in place, when the save
+    changed only static files)."""
+    path = paths[0] if len(paths) == 1 and paths[0].startswith("static/") else "*"
+    for page in pages:
+        if page in _LiveReloadSocket.waiters:
+            page.reload(path if path == "*" else "/" + path)
 
 
 def listen(host: str, port: int) -> list[socket.socket]:
@@ -470,3 +534,5 @@ def serve(sockets: list[socket.socket], host: str, dev: DevServer) -> None:
         asyncio.run(run())
     except KeyboardInterrupt:  # asyncio.run lets the current rebuild finish, then stops
         pass
+    finally:
+        dev.live.stop()

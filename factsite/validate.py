@@ -78,6 +78,47 @@ def check(documents: Iterable[Document], cache: Cache | None = None, *, jobs: in
     return _Checker(documents, cache).run(jobs)
 
 
+def recheck(checked: Checked, document: Document, cache: Cache | None = None,
+            ids: dict[str, set[str]] | None = None) -> tuple[Checked, list[Diagnostic]]:
+    """The rules for one document of ``checked`` (a claimant, claim, source or page) that a
+    save changed in what it says but not in what it refers to: the dev server's fast path.
+
+    Runs what :func:`check` runs for that document, with the others as ``checked``
+    holds them, and returns its diagnostics with what the rules computed for it (its
+    parsed model, anchors, Markdown and links, in a :class:`Checked` of that one
+    document; ``parsed`` is empty when there are errors). ``ids``: the ids of
+    ``checked`` by kind (:func:`known_ids`), when the caller keeps them.
+    """
+    checker = _Checker([document], cache)
+    checker.known_ids.update(ids or known_ids(checked))
+    checker.parsed["site"].update(checked.parsed.get("site", {}))
+    checker.check_shape(document)
+    if not document.failed:
+        checker.check_markdown_fields(document)
+    site_entry = checked.parsed.get("site", {}).get("site")
+    entry = checker.parsed[document.kind].get(document.id) if document.kind != "site" else None
+    if entry and document.kind == "claim":
+        sources = checked.parsed.get("source", {})
+        for passage in entry[1].passages:
+            if passage.source in sources:
+                source_doc = sources[passage.source][0]
+                checker.source_texts[passage.source] = SourceText(source_doc.body or "")
+                checker.source_docs[passage.source] = source_doc
+        checker.check_claim(document, entry[1], site_entry[1] if site_entry else None)
+    if document.kind == "page" and document.id in RESERVED_PAGE_IDS:
+        checker.report(document, (), f"page id '{document.id}' is reserved for a generated page",
+                       "rename the file")
+    checker.check_body(document)
+    parsed = {} if errors(checker.diagnostics) or not entry else {document.kind: {document.id: entry}}
+    return (Checked(parsed, checker.anchors, checker.markdown, checker.links),
+            sorted(checker.diagnostics))
+
+
+def known_ids(checked: Checked) -> dict[str, set[str]]:
+    """The ids of the checked documents, by kind."""
+    return {kind: set(entries) for kind, entries in checked.parsed.items()}
+
+
 @dataclass(frozen=True)
 class Checked:
     """Documents that passed every rule, parsed, with what the rules computed on the way."""
@@ -141,23 +182,26 @@ class _Checker:
                 self.report(doc, (), f"page id '{doc.id}' is reserved for a generated page",
                             "rename the file")
         for doc in self.documents:  # also those with other problems: report all at once
-            if doc.kind == "source" and not doc.failed and not (doc.body or "").strip():
-                self.diagnostics.append(Diagnostic(doc.path, doc.body_line, 1,
-                                                   "source text is empty",
-                                                   "paste the archived text after the closing "
-                                                   "'---' line"))
-            todo = doc.kind == "page" and PLACEHOLDER.match(doc.body or "")
-            if todo:
-                line, col = Lines(doc.body).position(todo.end() - len("TODO"))
-                rest = re.split(r"\r\n|\r|\n", doc.body[todo.end():])[0].strip(" :-")
-                self.diagnostics.append(Diagnostic(
-                    doc.path, doc.body_line + line - 1, col,
-                    "page text is still a TODO placeholder", rest or "write the page in Markdown"))
+            self.check_body(doc)
         if (errors(self.diagnostics) or any(doc.failed for doc in self.documents)
                 or "site" not in self.parsed["site"]):  # no site.yaml: load reported it
             return None, sorted(self.diagnostics)
         return (Checked(dict(self.parsed), self.anchors, self.markdown, self.links),
                 sorted(self.diagnostics))
+
+    def check_body(self, doc: Document) -> None:
+        if doc.kind == "source" and not doc.failed and not (doc.body or "").strip():
+            self.diagnostics.append(Diagnostic(doc.path, doc.body_line, 1,
+                                               "source text is empty",
+                                               "paste the archived text after the closing "
+                                               "'---' line"))
+        todo = doc.kind == "page" and PLACEHOLDER.match(doc.body or "")
+        if todo:
+            line, col = Lines(doc.body).position(todo.end() - len("TODO"))
+            rest = re.split(r"\r\n|\r|\n", doc.body[todo.end():])[0].strip(" :-")
+            self.diagnostics.append(Diagnostic(
+                doc.path, doc.body_line + line - 1, col,
+                "page text is still a TODO placeholder", rest or "write the page in Markdown"))
 
     def check_markdown_in_workers(self, documents: list[Document], jobs: int) -> None:
         """:meth:`check_markdown_fields` of ``documents`` in forked workers, merged in order.
@@ -551,21 +595,30 @@ def _check_markdown(indexes: range) -> tuple[list[Diagnostic], dict, list, Any]:
     return checker.diagnostics, checker.markdown, checker.links, memos and memos()
 
 
-def unused(site: m.Site, checked: Checked) -> list[Diagnostic]:
+def unused(site: m.Site, checked: Checked, entities: Iterable[Any] | None = None,
+           ) -> list[Diagnostic]:
     """Warnings for what nothing uses (uncited sources, claimants without claims) and for
-    rated claims without analysis or too long for a ClaimReview."""
+    rated claims without analysis or too long for a ClaimReview; ``entities``: of these
+    sources, claimants and claims alone (default: all of the site's)."""
     parsed = checked.parsed
     found = []
-    for source in site.sources:
-        if not source.citations:
-            found.append(_diagnostic(parsed["source"][source.id][0], (),
-                                     f"source '{source.id}' is not cited by any claim",
-                                     severity="warning"))
-    for claimant in site.claimants:
-        if not claimant.claims:
-            found.append(_diagnostic(parsed["claimant"][claimant.id][0], (),
-                                     f"claimant '{claimant.id}' has no claims", severity="warning"))
-    for claim in site.claims:
+    if entities is None:
+        entities = (*site.sources, *site.claimants, *site.claims)
+    for entity in entities:
+        kind = type(entity)
+        if kind is m.Source:
+            if not entity.citations:
+                found.append(_diagnostic(parsed["source"][entity.id][0], (),
+                                         f"source '{entity.id}' is not cited by any claim",
+                                         severity="warning"))
+            continue
+        if kind is m.Claimant:
+            if not entity.claims:
+                found.append(_diagnostic(parsed["claimant"][entity.id][0], (),
+                                         f"claimant '{entity.id}' has no claims",
+                                         severity="warning"))
+            continue
+        claim = entity
         if claim.rating and not claim.analysis_html:
             found.append(_diagnostic(parsed["claim"][claim.id][0], ("rating",),
                                      "rated claim has no analysis",
@@ -589,17 +642,10 @@ def assemble(checked: Checked) -> m.Site:
                for i, r in enumerate(site_in.ratings)}
     topic_labels = {t.id: (t.label, t.description) for t in site_in.topics}
 
-    claimants = {
-        doc.id: m.Claimant(doc.id, c.name, c.kind, c.role, c.same_as,
-                           markdown.get((doc.path, ("description",))))
-        for doc, c in _sorted(parsed.get("claimant", {}))
-    }
-    sources = {
-        doc.id: m.Source(doc.id, s.title, s.outlet, s.url, s.archived_url,
-                         _date(s.published), s.language or site_in.language, doc.body or "",
-                         _capture(s.capture))
-        for doc, s in _sorted(parsed.get("source", {}))
-    }
+    claimants = {doc.id: new_entity(doc, c, checked)
+                 for doc, c in _sorted(parsed.get("claimant", {}))}
+    sources = {doc.id: new_entity(doc, s, checked)
+               for doc, s in _sorted(parsed.get("source", {}))}
     claim_entries = _sorted(parsed.get("claim", {}))
     used_topics = sorted({t for _, c in claim_entries for t in c.topics})
     topics = {
@@ -668,7 +714,7 @@ def assemble(checked: Checked) -> m.Site:
         m.link(rating, claims=_chronological(by_rating[rating.id]))
 
     pages = tuple(
-        m.Page(doc.id, p.title, p.description, markdown[(doc.path, ())])
+        new_entity(doc, p, checked)
         for doc, p in sorted(parsed.get("page", {}).values(), key=lambda e: (e[1].title, e[0].id))
     )
     publisher = m.Publisher(site_in.publisher.name, site_in.publisher.url)
@@ -678,6 +724,20 @@ def assemble(checked: Checked) -> m.Site:
         tuple(claimants.values()), tuple(sources.values()),
         ordered, pages, site_in.page_size, site_in.feed_size,
     )
+
+
+def new_entity(doc: Document, parsed: Any, checked: Checked) -> Any:
+    """The claimant, source or page of a checked document, before anything refers to it."""
+    markdown = checked.markdown
+    if doc.kind == "claimant":
+        return m.Claimant(doc.id, parsed.name, parsed.kind, parsed.role, parsed.same_as,
+                          markdown.get((doc.path, ("description",))))
+    if doc.kind == "source":
+        language = parsed.language or checked.parsed["site"]["site"][1].language
+        return m.Source(doc.id, parsed.title, parsed.outlet, parsed.url, parsed.archived_url,
+                        _date(parsed.published), language, doc.body or "",
+                        _capture(parsed.capture))
+    return m.Page(doc.id, parsed.title, parsed.description, markdown[(doc.path, ())])
 
 
 def unknown_id_hint(kind: str, ref: str, known: Iterable[str], path: str) -> str:

@@ -19,7 +19,7 @@ from typing import Callable
 import pytest
 import yaml
 
-from factsite import pipeline
+from factsite import load, pipeline
 from factsite.diagnostics import ContentError
 from tests import corpus
 from tests.conftest import TEMPLATES
@@ -139,6 +139,22 @@ class Archive:
                         if 'class="' in text else text.replace("<entry>", "<entry>\n", 1),
                         encoding="utf-8")
 
+    def claimant_text(self) -> None:
+        path = self.content / "claimants" / f"{self.rng.choice(self.ids('claimants'))}.yaml"
+        data = self.read(path)
+        data[self.rng.choice(["name", "role"])] = f"Edited {self.fresh()}"
+        self.write(path, data)
+
+    def analysis_text(self) -> None:
+        path, data = self.pick_claim()
+        data["analysis"] = f"Edited analysis {self.fresh()}, see [the source](source:{data['passages'][0]['source']})."
+        self.write(path, data)
+
+    def edit_static(self) -> None:
+        path = self.templates / "static" / "style.css"
+        path.write_text(path.read_text(encoding="utf-8") + f"/* {self.fresh()} */\n",
+                        encoding="utf-8")
+
     def edit_translation(self) -> None:
         path = self.templates / "i18n" / "en.yaml"
         text = path.read_text(encoding="utf-8")
@@ -184,6 +200,7 @@ class Archive:
         return [self.claim_text, self.add_claim, self.delete_claim, self.rename_claim,
                 self.change_quote, self.change_claimant, self.toggle_dispute, self.change_topics,
                 self.edit_template, self.edit_translation, self.edit_site, self.edit_source,
+                self.claimant_text, self.analysis_text, self.edit_static,
                 self.break_two_claims, self.nothing]
 
 
@@ -242,3 +259,105 @@ def test_each_structural_edit_alone(tmp_path, edit):
     assert 0 < result.rendered < result.pages
     pipeline.build(content, templates, tmp_path / "cold", use_cache=False)
     assert every_file(out) == every_file(tmp_path / "cold")
+
+
+# ---- the dev server's incremental path ------------------------------------------------------
+
+def snapshot(*roots: Path) -> dict[str, bytes]:
+    return {str(p): p.read_bytes() for root in roots for p in root.rglob("*") if p.is_file()}
+
+
+def saved(before: dict[str, bytes], after: dict[str, bytes]) -> list[str]:
+    """The paths a save touched, as the operating system reports them to the server."""
+    return sorted(path for path in before.keys() | after.keys() if before.get(path) != after.get(path))
+
+
+def served(dev, path: str) -> bytes:
+    """What the dev server answers for a page: from memory when a save rendered it."""
+    found = dev.live.fresh.get(path)
+    return found[1] if found else (dev.out / path).read_bytes()
+
+
+def test_the_dev_servers_saves_equal_cold_builds_after_random_edits(tmp_path, monkeypatch):
+    """The same random edits, each step handed to the dev server as the paths that changed:
+    what it serves right after the save, and site/ once its writer is done, are a cold
+    build's, and a save that fails reports every error a cold build reports."""
+    from tests.test_serve import wait_for_writers
+    from factsite import serve
+
+    rng = random.Random(SEED + 1)
+    content, templates = tmp_path / "content", tmp_path / "templates"
+    corpus.generate(content, 30)
+    shutil.copytree(TEMPLATES, templates)
+    archive = Archive(content, templates, rng)
+    failed: list = []
+    dev = serve.DevServer(content, templates, tmp_path / "site", on_built=lambda result: None,
+                          on_failed=failed.append)
+    dev.rebuild()
+    loads = []
+    load_model = pipeline.load_model
+    monkeypatch.setattr(pipeline, "load_model", lambda *a, **k: loads.append(1) or load_model(*a, **k))
+    text_edits = {archive.claim_text, archive.claimant_text, archive.analysis_text,
+                  archive.edit_source, archive.edit_template, archive.edit_static, archive.nothing}
+    history, built = [], True
+    for step in range(STEPS):
+        before = snapshot(content, templates)
+        archive.repair()
+        edits = rng.sample(archive.edits(), rng.randint(1, 3))
+        edits.sort(key=lambda edit: edit == archive.break_two_claims)
+        for edit in edits:
+            edit()
+        history.append([edit.__name__ for edit in edits])
+        failed.clear()
+        loads.clear()
+        dev.save(saved(before, snapshot(content, templates)))
+        if built and set(edits) <= text_edits:  # the fast path: nothing loaded or assembled
+            assert not loads, history
+        cold_out = tmp_path / f"cold-{step}"
+        cold = outcome(content, templates, cold_out, use_cache=False)
+        where = f"seed {SEED + 1}, edits {history}"
+        built = cold[0] == "built"
+        if not built:
+            assert failed == [cold[1]], where
+            continue
+        assert not failed, where
+        expected = every_file(cold_out)
+        for path in dev.live.fresh:
+            if not path.startswith("static/"):
+                assert dev.live.fresh[path][1] == expected[path], (path, where)
+        wait_for_writers(dev)
+        assert every_file(dev.out) == expected, where
+        shutil.rmtree(cold_out)
+
+
+def test_a_text_edit_reads_checks_and_renders_only_what_it_changes(tmp_path, monkeypatch):
+    """Editing what a claim says re-reads that file alone, checks it alone, assembles
+    nothing and renders only the pages that show its text."""
+    from tests.test_serve import wait_for_writers
+    from factsite import live, serve, validate
+
+    content = tmp_path / "content"
+    corpus.generate(content, 200)
+    dev = serve.DevServer(content, TEMPLATES, tmp_path / "site", on_built=lambda result: None,
+                          on_failed=lambda diagnostics: pytest.fail(str(diagnostics)))
+    dev.rebuild()
+    read = []
+    monkeypatch.setattr(live, "load_one", lambda file, kind: read.append(file) or
+                        load.load_one(file, kind))
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("the whole site was loaded or checked again")
+    monkeypatch.setattr(pipeline, "load_model", forbidden)
+    monkeypatch.setattr(validate, "check", forbidden)
+    monkeypatch.setattr(validate, "assemble", forbidden)
+    claim = content / "claims" / "claim-000042.yaml"
+    claim.write_text(claim.read_text().replace("claim: Project 42 cost", "claim: Project 42 took"))
+    dev.save([str(claim)], {"tab": "/claims/claim-000042/"})
+    assert read == [claim]
+    rendered = set(dev.live.fresh)
+    assert "claims/claim-000042/index.html" in rendered and len(rendered) < 20
+    assert b"Project 42 took" in served(dev, "claims/claim-000042/index.html")
+    wait_for_writers(dev)
+    monkeypatch.undo()
+    pipeline.build(content, TEMPLATES, tmp_path / "cold", use_cache=False)
+    assert every_file(dev.out) == every_file(tmp_path / "cold")

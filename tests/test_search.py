@@ -93,7 +93,7 @@ def _indexed(site) -> list[str]:
 
 def test_a_refresh_after_a_build_without_index_runs_only_the_changed_shards(tmp_path,
                                                                             monkeypatch):
-    """The dev server's path: pages first (index=False), then refresh_index over the site."""
+    """The dev server's path: pages first (index=False), then reindex over the site as it is."""
     content, out = tmp_path / "content", tmp_path / "site"
     corpus.generate(content, 60)
     cache = Cache.beside(out, resident=True)
@@ -108,8 +108,8 @@ def test_a_refresh_after_a_build_without_index_runs_only_the_changed_shards(tmp_
     runs = []
     run = search._index_shard
     monkeypatch.setattr(search, "_index_shard", lambda *a: runs.append(a[3]) or run(*a))
-    assert pipeline.refresh_index(out, cache)
+    state = cache.state(out)
+    pipeline.reindex(out, pipeline.searched_pages(state.pages), "en", state.summary["bundles"], 10)
     assert 0 < len(runs) < len(json.loads((out / search.SHARDS_FILE).read_text()))
-    assert not pipeline.refresh_index(out, cache)  # nothing pending any more
     pipeline.build(content, TEMPLATES, tmp_path / "cold", use_cache=False, shard_pages=10)
     assert every_file(out) == every_file(tmp_path / "cold")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import html
+import json
 import http.client
 import os
 import queue
@@ -267,50 +268,71 @@ def test_rebuild_keeps_the_last_good_site_and_reports_every_failure(content, tmp
     def crash(*args, **kwargs):
         raise PermissionError(13, "Permission denied", str(content / CLAIM))
 
-    monkeypatch.setattr(pipeline, "build", crash)
+    monkeypatch.setattr(pipeline, "load_model", crash)
     dev.rebuild()
     assert events[-1] == f"{content / CLAIM}:1:1: error: cannot build: Permission denied\n" \
                          "  hint: the next save rebuilds the site"
-    monkeypatch.setattr(pipeline, "build", lambda *a, **k: 1 / 0)
+    monkeypatch.setattr(pipeline, "load_model", lambda *a, **k: 1 / 0)
     dev.rebuild()
     assert "error: internal error: ZeroDivisionError: division by zero" in events[-1]
     assert "ZeroDivisionError" in dev.site.overlay
 
 
-def test_a_save_reloads_pages_first_and_the_search_index_follows(content, tmp_path):
-    """The first rebuild after a save keeps the last search index; the next refreshes it,
-    and the site is then a cold build's."""
+def wait_for_writers(dev: serve.DevServer) -> None:
+    """Until the forked writers of site/ (and of its search index) are done."""
+    deadline = time.monotonic() + 4 * TIMEOUT
+    while dev.live.writers:
+        assert time.monotonic() < deadline, "the writer of site/ never finished"
+        dev.live.reap()
+        time.sleep(0.02)
+
+
+def test_a_save_reloads_open_pages_first_from_memory_and_the_site_follows(content, tmp_path):
+    """A save renders the pages open in browsers first and reloads them, served from memory;
+    the other pages it changed follow; a writer then swaps the whole site into site/ and
+    refreshes the search index, after which site/ is a cold build's."""
     out = tmp_path / "site"
     dev = serve.DevServer(content, TEMPLATES, out, on_built=lambda result: None,
                           on_failed=lambda diagnostics: None)
     dev.rebuild()
     index = {p: p.read_bytes() for p in (out / "pagefind").rglob("*") if p.is_file()}
-    (content / CLAIM).write_text((content / CLAIM).read_text().replace(
-        "The bridge will open in 2023.", "The bridge opens in 2023."))
-    dev.rebuild(index=False)
-    assert "The bridge opens in 2023." in (out / "claims/opens-2023/index.html").read_text()
-    assert {p: p.read_bytes() for p in (out / "pagefind").rglob("*") if p.is_file()} == index
-    assert dev.index_pending
-    dev.refresh_index()
-    assert not dev.index_pending
+    reloads = []
+    dev.reload = lambda pages, paths: reloads.append((dict(pages), list(paths)))
+    claim = content / CLAIM
+    claim.write_text(claim.read_text().replace("will open in 2023", "opens in 2023"))
+    dev.save([str(claim)], {"tab": "/claims/opens-2023/", "other": "/about/"})
+    (first, first_paths), (rest, rest_paths) = reloads
+    assert first == {"tab": "claims/opens-2023/index.html"}
+    assert first_paths == ["claims/opens-2023/index.html"]
+    assert rest == {} and "index.html" in rest_paths  # /about/ shows nothing that changed
+    status, _, body = get(dev.site, "/claims/opens-2023/")
+    assert status == 200 and b"The bridge opens in 2023." in body
+    wait_for_writers(dev)
+    assert not dev.live.fresh  # all of it is in site/ now
+    assert {p: p.read_bytes() for p in (out / "pagefind").rglob("*") if p.is_file()} != index
     pipeline.build(content, TEMPLATES, tmp_path / "cold", use_cache=False)
     assert every_file(out) == every_file(tmp_path / "cold")
 
 
 def test_rebuilds_run_off_the_event_loop(content, tmp_path, monkeypatch):
-    """poll() only starts a rebuild; the loop keeps answering while it runs."""
+    """poll() only starts a save's work; the loop keeps answering while it runs."""
     built = threading.Event()
     dev = serve.DevServer(content, TEMPLATES, tmp_path / "site",
                           on_built=lambda result: built.wait(TIMEOUT),
                           on_failed=lambda diagnostics: None)
+    built.set()
+    dev.rebuild()
+    built.clear()
+    claim = content / CLAIM
+    claim.write_text(claim.read_text().replace("will open in 2023", "opens in 2023"))
     monkeypatch.setattr(dev.watcher, "poll", lambda now: True)
-    reloads = []
-    monkeypatch.setattr(serve._LiveReloadSocket, "reload_pages", lambda: reloads.append(1))
+    monkeypatch.setattr(dev.watcher, "take", lambda: {str(claim)})
 
     async def scenario() -> None:
         dev.poll()
-        assert dev.building  # poll returned while the rebuild waits in on_built
+        assert dev.building  # poll returned while the save waits in on_built
         dev.poll()  # a second change meanwhile starts nothing new
+        assert get(dev.site, "/")[0] == 200
         await asyncio.sleep(0)
         built.set()
         while dev.building:
@@ -320,7 +342,8 @@ def test_rebuilds_run_off_the_event_loop(content, tmp_path, monkeypatch):
     runner = ThreadPoolExecutor(1)
     runner.submit(asyncio.run, scenario()).result(TIMEOUT)
     runner.shutdown()
-    assert reloads == [1] and (tmp_path / "site/index.html").is_file()
+    assert b"The bridge opens in 2023." in get(dev.site, "/claims/opens-2023/")[2]
+    wait_for_writers(dev)
 
 
 def test_overlay_claims_a_last_good_build_only_when_there_is_one(content, tmp_path):
@@ -583,6 +606,49 @@ def test_serve_logs_nothing_for_misbehaving_livereload_clients(server):
     time.sleep(0.5)
     assert server.request("/")[0] == 200
     assert "".join(server.stderr[before:]) == ""
+
+
+def _messages(connection: socket.socket, seconds: float) -> list[dict]:
+    """The server's websocket messages (text frames) that arrive within ``seconds``."""
+    connection.settimeout(seconds)
+    data = b""
+    try:
+        while True:
+            chunk = connection.recv(4096)
+            if not chunk:
+                break
+            data += chunk
+    except socket.timeout:
+        pass
+    found = []
+    while len(data) >= 2:
+        size, start = data[1] & 0x7F, 2
+        if size == 126:
+            size, start = struct.unpack(">H", data[2:4])[0], 4
+        found.append(json.loads(data[start:start + size]))
+        data = data[start + size:]
+    return found
+
+
+def test_serve_reloads_the_pages_a_save_changed_as_their_clients_report_them(server):
+    """livereload.js says which page it shows ('info' with its URL): a save reloads the open
+    pages it changed, and leaves the others alone."""
+    pages = {}
+    for name, url in (("claim", "/claims/opens-2023/"), ("about", "/about/")):
+        pages[name] = connection = _websocket(server)
+        connection.sendall(_frame(b'{"command": "hello", "protocols": []}'))
+        connection.sendall(_frame(json.dumps(
+            {"command": "info", "url": f"http://127.0.0.1:{server.port}{url}"}).encode()))
+    time.sleep(0.3)
+    for connection in pages.values():
+        assert [m["command"] for m in _messages(connection, 0.2)] == ["hello"]
+    claim = server.content / CLAIM
+    claim.write_text(claim.read_text().replace("claim: ", "claim: Reloaded ", 1))
+    server.page_once("/claims/opens-2023/", lambda text: "Reloaded " in text)
+    assert [m["command"] for m in _messages(pages["claim"], 1.0)] == ["reload"]
+    assert _messages(pages["about"], 0.5) == []
+    for connection in pages.values():
+        connection.close()
 
 
 def test_serve_stops_cleanly_on_ctrl_c(server):

@@ -1,0 +1,589 @@
+"""The dev server's site in memory: a save re-reads only the files it changed and renders
+only the pages it changes, the pages open in browsers first.
+
+:class:`LiveSite` keeps between saves what a build computes: the documents, the
+checked documents, the resolved :class:`~factsite.model.Site`, its plan, the
+Jinja environment, and for every page what it read and which templates it
+loaded (the build cache's :class:`~factsite.cache.BuildState`), with indexes
+from each read and each template to the pages that used it.
+
+A save is dispatched on what it changed (Zola's ``serve`` does the same):
+
+- **text** of a claim (its claim, venue, analysis), a claimant, a source's front
+  matter or a page's description and body: that one document is checked again
+  against the others as they were (:func:`~factsite.validate.recheck`) and its
+  entity is updated in place; the pages that read a changed value are the ones
+  to render again. No other file is read, checked or assembled.
+- **anything else in content/** (a file added, removed or renamed, a reference,
+  a date, a quote, site.yaml, an error to report): the documents are checked and
+  assembled again from memory (only the changed files are re-read) and every
+  recorded read is compared, as ``build`` does.
+- **a template**: the pages that loaded it; a translation: a full build.
+- **a static file** (``templates/static/``): copied, nothing rendered.
+
+Rendered pages are kept in memory (:attr:`LiveSite.fresh`) and served from there
+at once; a forked process (:meth:`LiveSite.flush`) then writes the whole site
+into a staging directory, swaps it in and refreshes the search index, one such
+writer at a time. The site/ directory is therefore always a whole build, and
+what the server answers is never older than site/.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import fcntl
+import gc
+import hashlib
+import multiprocessing
+import os
+import signal
+import sys
+import threading
+import traceback
+from array import array
+from collections import defaultdict
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, Iterable
+
+from . import export, pipeline
+from . import model as m
+from .cache import BuildState, Cache, PageRecord, Recorder, digest, entity_key, token
+from .diagnostics import ContentError, Diagnostic, errors, format_text
+from .load import COLLECTIONS, EDITOR_LEFTOVERS, Document, load_content, load_one
+from .pipeline import BuildResult, Model
+from .search import SHARD_PAGES
+from .render import Renderer, _once_each, made_from
+from .validate import dead_links, known_ids, new_entity, recheck, unused
+from .write import MARKER, link_file, staged, write_file
+
+# Fields whose change alters what an entity refers to, or where it is listed: such a save
+# checks and assembles the site again. Other fields are text, updated in place.
+STRUCTURE = {
+    "claim": frozenset({"claimant", "date", "passages", "disputes", "supports", "topics",
+                        "rating", "published", "updates"}),
+    "claimant": frozenset(),
+    "source": frozenset(),  # and the text after the front matter
+    "page": frozenset({"title"}),
+}
+CLAIM_TEXT = (("text", "claim"), ("venue", "venue"))  # (entity field, document field)
+SUPERSEDED = 3  # a writer's exit status when a newer save will write instead
+
+
+@dataclasses.dataclass
+class Saved:
+    """What a save changed: the pages rendered again, and the summary line's figures."""
+
+    result: BuildResult
+    pages: list[str]  # site-relative paths rendered again (open pages first)
+
+
+class LiveSite:
+    def __init__(self, content: Path, templates: Path, out: Path, cache: Cache, *,
+                 strict: bool = False, base_url: str | None = None):
+        self.content, self.templates, self.out = Path(content), Path(templates), Path(out)
+        self.cache, self.strict, self.base_url = cache, strict, base_url
+        self.model: Model | None = None
+        self.state: BuildState | None = None
+        self.documents: dict[str, Document] = {}  # path → document, as last read
+        self.problems: dict[str, list[Diagnostic]] = {}  # path → what reading it found
+        self.edited: set[str] = set()  # paths whose document differs from the model's
+        self.dirty: set[str] = set()  # pages to render again (a failed render stays here)
+        self.fresh: dict[str, tuple[int, bytes]] = {}  # page path → (generation, bytes)
+        self.fresh_lock = threading.Lock()
+        self.generation = 0
+        self.latest = multiprocessing.get_context("fork").Value("q", 0)  # for writers
+        self.writers: list[tuple[Any, int]] = []  # (process, generation)
+        self.renderer: Renderer | None = None
+        self.recorder = Recorder()
+        self.local_ids: dict[int, int] = {}
+        self.readers: dict[int, set[str]] = defaultdict(set)  # read id → pages
+        self.users: dict[str, set[str]] = defaultdict(set)  # template → pages
+        self.keys_of: dict[str, list[int]] = defaultdict(list)  # entity key → read ids
+        self.known_keys = 0
+        self.position: dict[str, int] = {}  # page path → index in the plan
+        self.static: list[str] = []  # the static files the last save changed
+
+    # -- whole builds --------------------------------------------------------------------
+
+    def build(self, index: bool = True) -> BuildResult:
+        """Read and check everything, build site/ (with the build cache) and keep the model."""
+        documents, problems = load_content(self.content, self.cache)
+        self.documents = {doc.path: doc for doc in documents}
+        self.problems = defaultdict(list)
+        for problem in problems:
+            self.problems[problem.path].append(problem)
+        self.edited.clear()
+        model = pipeline.load_model(self.content, self.base_url, cache=self.cache,
+                                    documents=(documents, problems))
+        self.cache.save_memos()
+        return self._build_with(model, index)
+
+    def _build_with(self, model: Model, index: bool) -> BuildResult:
+        self.generation += 1
+        self.latest.value = self.generation
+        with self._writing():
+            result = pipeline.build(self.content, self.templates, self.out, strict=self.strict,
+                                    base_url=self.base_url, cache=self.cache, index=index,
+                                    model=model)
+        self._adopt(model, self.cache.state(self.out))
+        self.cache.forget(self._bundles)  # the build's state has the index's bundles
+        with self.fresh_lock:
+            self.fresh.clear()
+        return result
+
+    def _adopt(self, model: Model, state: BuildState) -> None:
+        """Keep ``model`` and the state of the build that wrote site/ from it."""
+        self.model, self.state = model, state
+        self.renderer = Renderer(self.templates, model.site, self.recorder)
+        self._site_changed(model)
+        self.readers.clear()
+        self.users.clear()
+        for path, record in state.pages.items():
+            for number in record.reads:
+                self.readers[number].add(path)
+            for name in record.templates:
+                self.users[name].add(path)
+        self.keys_of.clear()
+        self.known_keys = 0
+        self._index_keys()
+        self.dirty.clear()
+        gc.freeze()  # the model lives on: keep the collector's full passes off it
+
+    def _site_changed(self, model: Model) -> None:
+        self.position = {page.path: n for n, page in enumerate(model.pages)}
+        self.produced = {u for page in model.pages for u in (page.url, page.path)}
+        self.ids = known_ids(model.checked)
+        site = model.site
+        self.entities = {(kind, e.id): e for kind, group in (
+            ("claim", site.claims), ("claimant", site.claimants), ("source", site.sources),
+            ("page", site.pages)) for e in group}
+        self.recorder = self.renderer.recorder = self.renderer.env.recorder = Recorder()
+        self.local_ids = {}
+        self.renderer.env.globals["site"] = model.site
+
+    def _index_keys(self) -> None:
+        keys = self.state.keys
+        for number in range(self.known_keys, len(keys)):
+            self.keys_of[keys[number][0]].append(number)
+        self.known_keys = len(keys)
+
+    # -- a save ----------------------------------------------------------------------------
+
+    def update(self, paths: Iterable[str]) -> BuildResult:
+        """Take in the files a save changed; work out which pages to render again
+        (:attr:`dirty`). Raises ContentError with every problem of the content as it now is."""
+        started = pipeline.time.perf_counter()
+        content, templates, static = self._sort(paths)
+        self.static = sorted(static)
+        if static:
+            self._copy_static(static)
+        if any(name.startswith("i18n/") for name in templates) or (
+                self.model is None and (content or templates)):
+            return self.build(index=False)
+        if templates:
+            self._templates_changed(templates)
+        if content:
+            self._content_changed(content)
+        assert self.model is not None
+        site = self.model.site
+        return BuildResult(site, len(site.claims),
+                           sum(1 for page in self.model.pages if page.path.endswith(".html")),
+                           len(self.model.pages), pipeline.time.perf_counter() - started,
+                           self.model.warnings, (), len(self.dirty), True)
+
+    def _sort(self, paths: Iterable[str]) -> tuple[list[Path], set[str], set[str]]:
+        """The changed content files, template names and static files (relative to static/)."""
+        content, templates, static = [], set(), set()
+        for raw in paths:
+            relative = _under(raw, self.content)
+            if relative is not None:
+                content.append(self.content / relative)
+                continue
+            relative = _under(raw, self.templates)
+            if relative is None or not relative.parts:
+                continue
+            if relative.parts[0] == "static":
+                static.add(Path(*relative.parts[1:]).as_posix())
+            else:
+                templates.add(relative.as_posix())
+        return content, templates, static
+
+    def _copy_static(self, names: set[str]) -> None:
+        """A static file goes to the browser as it is: served from memory until written."""
+        self.generation += 1
+        with self.fresh_lock:
+            for name in names:
+                file = self.templates / "static" / name
+                try:
+                    data = file.read_bytes() if file.is_file() else None
+                except OSError:
+                    data = None
+                if data is not None:
+                    self.fresh[f"static/{name}"] = (self.generation, data)
+                else:
+                    self.fresh.pop(f"static/{name}", None)
+
+    def _templates_changed(self, names: set[str]) -> None:
+        self.renderer.env.cache.clear()  # Jinja's own check misses edits within a clock tick
+        for name in names:
+            file = self.templates / name
+            value = digest(file.read_bytes()) if file.is_file() else b""
+            if self.state.templates.get(name) != value:
+                self.state.templates[name] = value
+                self.dirty |= self.users.get(name, set())
+
+    def _content_changed(self, files: list[Path]) -> None:
+        for file in files:
+            kind = _kind(self.content, file)
+            if kind is None:  # a folder, a file the build does not read, or a new directory
+                self.edited.add(str(file))
+                continue
+            document, problems = load_one(file, kind)
+            self.problems.pop(str(file), None)
+            if problems:
+                self.problems[str(file)] = problems
+            if document is None:
+                self.documents.pop(str(file), None)
+            else:
+                self.documents[str(file)] = document
+            self.edited.add(str(file))
+        if not (self.edited and self._patch()):
+            self._reassemble()
+
+    # -- the fast path: text edited in place -------------------------------------------------
+
+    def _patch(self) -> bool:
+        """Update the model in place when every edited document changed only text;
+        False (nothing changed) when one of them needs the whole site checked again."""
+        model = self.model
+        parsed = model.checked.parsed
+        found = []
+        for path in self.edited:
+            document = self.documents.get(path)
+            if (document is None or document.failed or path in self.problems
+                    or document.kind not in STRUCTURE or document.id not in parsed[document.kind]):
+                return False
+            before = parsed[document.kind][document.id][0]
+            if before.path != path or not _same_structure(before, document):
+                return False
+            checked, diagnostics = recheck(model.checked, document, self.cache, self.ids)
+            if errors(diagnostics) or dead_links(checked.links, self.produced):
+                return False  # the whole check words every error as `build` does
+            found.append((document, checked))
+        touched: dict[str, Any] = {}
+        replanned: set[str] = set()
+        for document, checked in found:
+            self._apply(document, checked, touched, replanned)
+        paths = {document.path for document, _ in found}
+        warnings = tuple(sorted([w for w in model.warnings if w.path not in paths] + unused(
+            model.site, model.checked, [self._find(d.kind, d.id) for d, _ in found
+                                        if d.kind in ("claim", "claimant", "source")])))
+        model.warnings = warnings
+        self.edited.clear()
+        self.dirty |= self._changed_pages(touched, replanned)
+        if self.strict and warnings:
+            raise ContentError(warnings)
+        return True
+
+    def _apply(self, document: Document, checked: Any, touched: dict[str, Any],
+               replanned: set[str]) -> None:
+        """Put the document's new text into its entity (and into the checked documents)."""
+        model, site = self.model, self.model.site
+        kind, entry = document.kind, checked.parsed[document.kind][document.id]
+        model.checked.parsed[kind][document.id] = entry
+        model.checked.markdown.update(checked.markdown)
+        model.checked.anchors.update(checked.anchors)
+        model.checked.links[:] = [link for link in model.checked.links
+                                  if link.path != document.path] + checked.links
+        entity = self._find(kind, document.id)
+        if kind == "claim":
+            fields = {field: getattr(entry[1], name) for field, name in CLAIM_TEXT}
+            fields["analysis_html"] = checked.markdown.get((document.path, ("analysis",)))
+            claims = [entity]
+        else:
+            new = new_entity(document, entry[1], model.checked)
+            fields = {f.name: getattr(new, f.name) for f in dataclasses.fields(new)
+                      if f.name not in ("claims", "citations")}
+            claims = list(entity.claims if kind == "claimant" else
+                          entity.cited_by if kind == "source" else ())
+        m.link(entity, **fields)
+        _forget_computed(entity)
+        touched[entity_key(entity)] = entity
+        if kind == "claimant":
+            site.__dict__.pop("busiest_claimants", None)
+            touched["site"] = site
+        for claim in claims:  # claim pages carry JSON-LD made from what they show
+            for passage in claim.passages:
+                touched[entity_key(passage)] = passage
+            path = f"{claim.url}index.html"
+            page = model.pages[self.position[path]]
+            model.pages[self.position[path]] = replace(
+                page, context={**page.context, "jsonld": export.claim_jsonld(claim, site)})
+            replanned.add(path)
+        if kind == "source":
+            for passage in entity.citations:
+                touched[entity_key(passage)] = passage
+
+    def _find(self, kind: str, entity_id: str) -> Any:
+        return self.entities[(kind, entity_id)]
+
+    def _changed_pages(self, touched: dict[str, Any], replanned: set[str]) -> set[str]:
+        """Pages that read a value of ``touched`` entities that changed, or whose own data changed."""
+        state = self.state
+        memo: dict[int, tuple[Any, str]] = {}
+        pages: set[str] = set()
+        for key, entity in touched.items():
+            for number in self.keys_of.get(key, ()):
+                value = getattr(entity, state.keys[number][1], _GONE)
+                now = _GONE if value is _GONE else token(value, memo)
+                if now != state.values[number] or type(now) is not type(state.values[number]):
+                    state.values[number] = now
+                    pages |= self.readers.get(number, set())
+        for path in replanned:
+            page = self.model.pages[self.position[path]]
+            record = state.pages.get(path)
+            if record is None or record.made_from != made_from(page):
+                pages.add(path)
+        return pages
+
+    # -- the slow path: check and assemble again, from memory --------------------------------
+
+    def _reassemble(self) -> None:
+        order = {kind: n for n, (kind, _) in enumerate(COLLECTIONS.values(), start=1)}
+        documents = sorted(self.documents.values(),
+                           key=lambda d: (0 if d.kind == "site" else order[d.kind], d.path))
+        problems = [d for found in self.problems.values() for d in found]
+        if any(not Path(path).exists() or Path(path).is_dir() or _kind(self.content, Path(path))
+               is None for path in self.edited if path not in self.documents):
+            # something other than a content file changed (a folder, a wrongly named file):
+            # read the whole tree as `build` does
+            documents, problems = load_content(self.content, self.cache)
+            self.documents = {doc.path: doc for doc in documents}
+            self.problems = defaultdict(list)
+            for problem in problems:
+                self.problems[problem.path].append(problem)
+        model = pipeline.load_model(self.content, self.base_url, cache=self.cache,
+                                    documents=(documents, problems))
+        self.cache.save_memos()
+        self.edited.clear()
+        state = self.state
+        self.model = model
+        self._site_changed(model)
+        changed = state.changed_reads(model.site)
+        dirty = set()
+        for number in changed:
+            dirty |= self.readers.get(number, set())
+        planned = {page.path for page in model.pages}
+        for gone in set(state.pages) - planned:
+            self._forget(gone)
+            with self.fresh_lock:
+                self.fresh.pop(gone, None)
+        for page in model.pages:
+            record = state.pages.get(page.path)
+            if page.produce is None and (record is None or record.made_from != made_from(page)):
+                dirty.add(page.path)
+        self.dirty = (self.dirty | dirty) & planned
+        if self.strict and model.warnings:
+            raise ContentError(model.warnings)
+
+    def _forget(self, path: str) -> None:
+        record = self.state.pages.pop(path, None)
+        if record is not None:
+            for number in record.reads:
+                self.readers[number].discard(path)
+            for name in record.templates:
+                self.users[name].discard(path)
+
+    # -- rendering ----------------------------------------------------------------------------
+
+    def render(self, paths: Iterable[str]) -> tuple[list[str], list[Diagnostic]]:
+        """Render these dirty pages into memory, recording what each read: those rendered,
+        and every template error met (those pages stay dirty)."""
+        state, rendered, problems = self.state, [], []
+        self.generation += 1
+        for path in paths:
+            if path not in self.dirty or path not in self.position:
+                continue
+            page = self.model.pages[self.position[path]]
+            try:
+                text, (ids, templates) = self.renderer.render_page(page)
+            except ContentError as error:
+                problems += error.diagnostics
+                continue
+            state.merge(self.local_ids, self.recorder.new_keys())
+            data = text.encode("utf-8")
+            record = PageRecord(made_from(page), templates,
+                                array("I", (self.local_ids[i] for i in ids)),
+                                hashlib.sha256(data).hexdigest(), b"data-pagefind-body" in data)
+            self._forget(path)
+            state.pages[path] = record
+            for number in record.reads:
+                self.readers[number].add(path)
+            for name in templates:
+                self.users[name].add(path)
+            with self.fresh_lock:
+                self.fresh[path] = (self.generation, data)
+            self.dirty.discard(path)
+            rendered.append(path)
+        self._index_keys()
+        return rendered, _once_each(problems)
+
+    def page_path(self, url_path: str) -> str | None:
+        """The planned page shown at a URL's path (``/claims/x/`` → ``claims/x/index.html``)."""
+        if self.model is None:
+            return None
+        relative = url_path.lstrip("/")
+        for path in (relative, f"{relative}index.html", f"{relative}/index.html"):
+            if path in self.position:
+                return path
+        return None
+
+    # -- writing site/ ---------------------------------------------------------------------------
+
+    def flush(self) -> None:
+        """Write the site as it is now into site/ and refresh the search index, in a forked
+        process (a snapshot of the model), one writer at a time; a writer that a newer save
+        supersedes before it starts writes nothing."""
+        if self.model is None or self.dirty:
+            return
+        with self.fresh_lock:
+            snapshot = dict(self.fresh)
+        generation = self.generation
+        self.latest.value = generation
+        writer = multiprocessing.get_context("fork").Process(
+            target=self._write, args=(snapshot, generation), name="factsite-write")
+        writer.start()
+        self.writers.append((writer, generation))
+
+    def reap(self) -> list[int]:
+        """Exit statuses of the writers that finished; pages they wrote leave memory."""
+        finished = []
+        for writer, generation in list(self.writers):
+            if writer.exitcode is None:
+                continue
+            writer.join()
+            self.writers.remove((writer, generation))
+            finished.append(writer.exitcode)
+            if writer.exitcode == 0:
+                with self.fresh_lock:
+                    for path in [p for p, (g, _) in self.fresh.items() if g <= generation]:
+                        del self.fresh[path]
+        return finished
+
+    def stop(self) -> None:
+        """Stop the writers (each removes its staging directory) and wait for them."""
+        for writer, _ in self.writers:
+            if writer.exitcode is None:
+                writer.terminate()
+        for writer, _ in self.writers:
+            writer.join()
+        self.writers.clear()
+
+    def _write(self, fresh: dict[str, tuple[int, bytes]], generation: int) -> None:
+        """In the writer process: site/ as of ``generation``, then the search index.
+
+        Ends the process itself: what the parent process registered to run at exit is
+        not the writer's business.
+        """
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # staged() then cleans up
+        try:
+            status = self._write_site(fresh, generation)
+        except ContentError as error:  # the search index failed
+            os.write(2, (format_text(error.diagnostics) + "\n").encode())
+            status = 1
+        except BaseException:
+            os.write(2, traceback.format_exc().encode())
+            status = 1
+        os._exit(status)
+
+    def _write_site(self, fresh: dict[str, tuple[int, bytes]], generation: int) -> int:
+        with self._writing():
+            if self.latest.value != generation:
+                return SUPERSEDED
+            # static files: copied from templates/static/ as they are now
+            with staged(self.out, self.templates / "static") as staging:
+                for page in self.model.pages:
+                    if page.path in fresh:
+                        write_file(staging, page.path, fresh[page.path][1])
+                    elif page.produce is not None:
+                        write_file(staging, page.path, page.produce())
+                    else:
+                        link_file(self.out, staging, page.path)
+                index = self.out / "pagefind"
+                for file in index.rglob("*") if index.is_dir() else ():
+                    if file.is_file():
+                        link_file(self.out, staging, file.relative_to(self.out).as_posix())
+            if self.latest.value == generation:  # else a newer writer indexes its own pages
+                summary = self.state.summary
+                last = self.cache.read(self._bundles) or summary.get("bundles")
+                _, bundles = pipeline.reindex(
+                    self.out, pipeline.searched_pages(self.state.pages), self.model.site.language,
+                    last, summary.get("shard_pages", SHARD_PAGES))
+                self.cache.write(self._bundles, bundles)
+        return 0
+
+    @property
+    def _bundles(self) -> str:
+        """The cache file holding the search index's bundles as the last writer left them."""
+        return f"serve-{self.out.name}.bundles.pickle"
+
+    def _writing(self) -> Any:
+        """An exclusive lock on writing site/, across processes."""
+        self.cache.directory.mkdir(parents=True, exist_ok=True)
+        return _Lock(self.cache.directory / f"serve-{self.out.name}.lock")
+
+
+class _Lock:
+    def __init__(self, path: Path):
+        self.path = path
+
+    def __enter__(self) -> None:
+        self.handle = open(self.path, "a")
+        fcntl.flock(self.handle, fcntl.LOCK_EX)
+
+    def __exit__(self, *_: object) -> None:
+        fcntl.flock(self.handle, fcntl.LOCK_UN)
+        self.handle.close()
+
+
+def _kind(content: Path, file: Path) -> str | None:
+    """The kind of document ``file`` holds, when it is one the build reads."""
+    if file == content / "site.yaml":
+        return "site"
+    if file.parent.parent != content or EDITOR_LEFTOVERS.search(file.name):
+        return None
+    kind, ext = COLLECTIONS.get(file.parent.name, (None, None))
+    if kind is None or file.suffix != ext or file.is_dir():
+        return None
+    return kind
+
+
+def _same_structure(before: Document, after: Document) -> bool:
+    if not (isinstance(before.data, dict) and isinstance(after.data, dict)):
+        return False
+    if after.kind == "source" and before.body != after.body:
+        return False
+    return all(before.data.get(name) == after.data.get(name) for name in STRUCTURE[after.kind])
+
+
+_GONE = ("gone",)  # the token of a read whose attribute no longer exists
+
+
+def _under(raw: str, root: Path) -> Path | None:
+    """``raw`` relative to ``root`` (also through symbolic links), or None outside it."""
+    path = Path(os.path.abspath(raw))
+    for base in {Path(os.path.abspath(root)), root.resolve()}:
+        try:
+            return path.relative_to(base)
+        except ValueError:
+            continue
+    return None
+
+
+def _forget_computed(entity: Any) -> None:
+    """Drop an entity's cached properties: they were worked out from its old fields."""
+    names = {f.name for f in dataclasses.fields(entity)}
+    for name in [name for name in entity.__dict__ if name not in names]:
+        del entity.__dict__[name]
+
