@@ -595,6 +595,11 @@ def _check_markdown(indexes: range) -> tuple[list[Diagnostic], dict, list, Any]:
     return checker.diagnostics, checker.markdown, checker.links, memos and memos()
 
 
+# What makes a source or a claimant used: (kind, the relation that must not be empty, warning).
+_UNUSED = {m.Source: ("source", "citations", "source '{}' is not cited by any claim"),
+           m.Claimant: ("claimant", "claims", "claimant '{}' has no claims")}
+
+
 def unused(site: m.Site, checked: Checked, entities: Iterable[Any] | None = None,
            ) -> list[Diagnostic]:
     """Warnings for what nothing uses (uncited sources, claimants without claims) and for
@@ -605,18 +610,11 @@ def unused(site: m.Site, checked: Checked, entities: Iterable[Any] | None = None
     if entities is None:
         entities = (*site.sources, *site.claimants, *site.claims)
     for entity in entities:
-        kind = type(entity)
-        if kind is m.Source:
-            if not entity.citations:
-                found.append(_diagnostic(parsed["source"][entity.id][0], (),
-                                         f"source '{entity.id}' is not cited by any claim",
-                                         severity="warning"))
-            continue
-        if kind is m.Claimant:
-            if not entity.claims:
-                found.append(_diagnostic(parsed["claimant"][entity.id][0], (),
-                                         f"claimant '{entity.id}' has no claims",
-                                         severity="warning"))
+        if type(entity) in _UNUSED:
+            kind, used, message = _UNUSED[type(entity)]
+            if not getattr(entity, used):
+                found.append(_diagnostic(parsed[kind][entity.id][0], (),
+                                         message.format(entity.id), severity="warning"))
             continue
         claim = entity
         if claim.rating and not claim.analysis_html:
