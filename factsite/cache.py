@@ -220,11 +220,16 @@ class BuildState:
 
     def changed_reads(self, site: m.Site) -> set[int]:
         """Ids of the recorded reads whose value differs in ``site`` (or is gone)."""
-        entities = _entities(site)
+        return self.changed(range(len(self.keys)), _entities(site))
+
+    def changed(self, numbers: Iterable[int], entities: dict[str, Any]) -> set[int]:
+        """Of the reads ``numbers``, those whose value differs in ``entities`` (by key; one
+        missing is gone), taking down the new values."""
         memo: dict[int, tuple[Any, str]] = {}
         changed = set()
-        values = self.values
-        for number, (key, attribute) in enumerate(self.keys):
+        values, keys = self.values, self.keys
+        for number in numbers:
+            key, attribute = keys[number]
             entity = entities.get(key)
             value = _GONE if entity is None else getattr(entity, attribute, _GONE)
             now = _GONE_TOKEN if value is _GONE else token(value, memo)

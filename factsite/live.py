@@ -48,7 +48,7 @@ from typing import Any, Iterable
 
 from . import export, pipeline
 from . import model as m
-from .cache import BuildState, Cache, PageRecord, Recorder, digest, entity_key, token
+from .cache import BuildState, Cache, PageRecord, Recorder, digest, entity_key
 from .diagnostics import ContentError, Diagnostic, errors, format_text
 from .load import COLLECTIONS, EDITOR_LEFTOVERS, Document, load_content, load_one
 from .pipeline import BuildResult, Model
@@ -330,19 +330,13 @@ class LiveSite:
 
     def _changed_pages(self, touched: dict[str, Any], replanned: set[str]) -> set[str]:
         """Pages that read a value of ``touched`` entities that changed, or whose own data changed."""
-        state = self.state
-        memo: dict[int, tuple[Any, str]] = {}
         pages: set[str] = set()
-        for key, entity in touched.items():
-            for number in self.keys_of.get(key, ()):
-                value = getattr(entity, state.keys[number][1], _GONE)
-                now = _GONE if value is _GONE else token(value, memo)
-                if now != state.values[number] or type(now) is not type(state.values[number]):
-                    state.values[number] = now
-                    pages |= self.readers.get(number, set())
+        numbers = [number for key in touched for number in self.keys_of.get(key, ())]
+        for number in self.state.changed(numbers, touched):
+            pages |= self.readers.get(number, set())
         for path in replanned:
             page = self.model.pages[self.position[path]]
-            record = state.pages.get(path)
+            record = self.state.pages.get(path)
             if record is None or record.made_from != made_from(page):
                 pages.add(path)
         return pages
@@ -565,9 +559,6 @@ def _same_structure(before: Document, after: Document) -> bool:
     if after.kind == "source" and before.body != after.body:
         return False
     return all(before.data.get(name) == after.data.get(name) for name in STRUCTURE[after.kind])
-
-
-_GONE = ("gone",)  # the token of a read whose attribute no longer exists
 
 
 def _under(raw: str, root: Path) -> Path | None:

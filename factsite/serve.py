@@ -430,18 +430,21 @@ class DevServer:
 
         def work() -> pipeline.BuildResult:
             result = self.live.update(paths)
-            if self.live.static and not self.failed:
-                self.reload(pages, [f"static/{name}" for name in self.live.static])
+            self.site.overlay = None  # the content holds: pages rendered from now show no errors
+            reload = (lambda *_: None) if was_failed else self.reload  # all reload at the end
+            if self.live.static:
+                reload(pages, [f"static/{name}" for name in self.live.static])
             shown = {page: self.live.page_path(url) for page, url in pages.items()}
             first, problems = self.live.render(
                 dict.fromkeys(path for path in shown.values() if path in self.live.dirty))
-            if first and not problems and not self.failed:
-                self.reload({page: path for page, path in shown.items() if path in first}, first)
-            rest, more = self.live.render(sorted(self.live.dirty, key=lambda path: self.live.position.get(path, -1)))
+            if first and not problems:
+                reload({page: path for page, path in shown.items() if path in first}, first)
+            rest, more = self.live.render(
+                sorted(self.live.dirty, key=lambda path: self.live.position.get(path, -1)))
             if problems or more:
                 raise ContentError(problems + more)
-            if rest and not self.failed:
-                self.reload({page: path for page, path in shown.items() if path in rest}, rest)
+            if rest:
+                reload({page: path for page, path in shown.items() if path in rest}, rest)
             self.live.flush()
             return replace(result, rendered=len(first) + len(rest),
                            seconds=time.perf_counter() - started)
