@@ -190,17 +190,17 @@ def _index_shard(binary: Path, root: Path, scratch: Path, shard: Shard, language
     if result.returncode != 0:
         raise _failure((result.stderr or result.stdout).strip() or "it exited with an error")
     _stable_filters(output)
-    keep = None if shard.first else _INDEX_PARTS
-    files = []
-    for folder, _, names in os.walk(output):
-        for file in names:
-            relative = os.path.relpath(os.path.join(folder, file), output)
-            first_part = relative.split(os.sep)[0]
-            if keep is None or first_part in keep or file.endswith(".pf_meta"):
-                files.append(f"{shard.folder}/{Path(relative).as_posix()}")
-                target = root / shard.folder / relative
-                target.parent.mkdir(parents=True, exist_ok=True)
-                os.replace(os.path.join(folder, file), target)
+    files: list[str] = []
+    target = root / shard.folder
+    target.mkdir(parents=True, exist_ok=True)
+    for entry in os.scandir(output):  # whole folders at once: a rename each
+        if shard.first or entry.name in _INDEX_PARTS or entry.name.endswith(".pf_meta"):
+            os.rename(entry.path, target / entry.name)
+            if not entry.is_dir():
+                files.append(f"{shard.folder}/{entry.name}")
+            for folder, _, names in os.walk(target / entry.name):
+                inside = Path(folder).relative_to(root).as_posix()
+                files += [f"{inside}/{name}" for name in names]
     shutil.rmtree(output, ignore_errors=True)
     return sorted(files)
 
