@@ -148,7 +148,7 @@ class LiveSite:
         self.known_keys = 0
         self._index_keys()
         self.dirty.clear()
-        gc.freeze()  # the model lives on: keep the collector's full passes off it
+        _settle()
 
     def _site_changed(self, model: Model) -> None:
         self.position = {page.path: n for n, page in enumerate(model.pages)}
@@ -378,6 +378,7 @@ class LiveSite:
             if page.produce is None and (record is None or record.made_from != made_from(page)):
                 dirty.add(page.path)
         self.dirty = (self.dirty | dirty) & planned
+        _settle()
         if self.strict and model.warnings:
             raise ContentError(model.warnings)
 
@@ -481,6 +482,7 @@ class LiveSite:
         not the writer's business.
         """
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # staged() then cleans up
+        os.nice(10)  # background work: the server's next save goes first
         try:
             status = self._write_site(fresh, generation)
         except ContentError as error:  # the search index failed
@@ -539,6 +541,14 @@ class _Lock:
     def __exit__(self, *_: object) -> None:
         fcntl.flock(self.handle, fcntl.LOCK_UN)
         self.handle.close()
+
+
+def _settle() -> None:
+    """Collect the model that was just replaced (its entities refer to each other in cycles),
+    then keep the collector's full passes off the one that lives on."""
+    gc.unfreeze()
+    gc.collect()
+    gc.freeze()
 
 
 def _kind(content: Path, file: Path) -> str | None:
