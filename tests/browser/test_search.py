@@ -6,6 +6,7 @@ The search page's console, requests, width, axe and vnu checks run with every pa
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -143,7 +144,7 @@ def sharded(tmp_path_factory, browser):
                 fragments.append(request.url.split("/pagefind/", 1)[1].split("fragment/")[0])
 
         browsing.page.on("request", fragment)
-        yield browsing, shard_of, fragments
+        yield browsing, shard_of, fragments, site
         browsing.close()
 
 
@@ -157,7 +158,7 @@ def results(page) -> list[str]:
 
 def test_results_come_from_several_shards(sharded):
     """Every claim's title has the word: over 120 results, from shards of at most 20 pages."""
-    browsing, shard_of, fragments = sharded
+    browsing, shard_of, fragments, _ = sharded
     assert len(set(shard_of.values())) >= 5
     visit = browsing.open("search/index.html")
     fragments.clear()
@@ -184,7 +185,7 @@ def test_results_come_from_several_shards(sharded):
 
 def test_a_filter_narrows_results_from_every_shard(sharded):
     """Person 3 made claims 3, 15, ..., 111: ten claims, in several shards."""
-    browsing, shard_of, _ = sharded
+    browsing, shard_of, _, _ = sharded
     theirs = {f"claims/claim-{n:06}/index.html" for n in range(3, 120, 12)}
     assert len({shard_of[page] for page in theirs}) >= 2
     visit = browsing.open("search/index.html")
@@ -202,3 +203,27 @@ def test_a_filter_narrows_results_from_every_shard(sharded):
         arg=RESULT_LINKS + ":not([href*='#'])")
     assert set(results(visit.page)) == theirs
     assert browsing.settle() == []
+
+
+def test_shards_load_when_the_search_box_is_first_used(sharded):
+    """As Pagefind's own index: nothing of it loads with the page, every shard on focus."""
+    browsing, _, _, site = sharded
+    merged = json.loads((site / search.SHARDS_FILE).read_text())
+    entries: list[str] = []
+
+    def entry(request) -> None:
+        if "pagefind-entry.json" in request.url:
+            entries.append(request.url)
+
+    browsing.page.on("request", entry)
+    visit = browsing.open("search/index.html")
+    assert entries == []
+    visit.page.get_by_role("textbox", name="Search").focus()
+    for _ in range(200):  # Pagefind's worker fetches them: not in the page's resource timings
+        if len(entries) > len(merged):
+            break
+        visit.page.wait_for_timeout(50)
+    folders = {url.split("/pagefind/", 1)[1].split("pagefind-entry.json")[0] for url in entries}
+    assert folders == {""} | set(merged)
+    assert browsing.settle() == []
+    browsing.page.remove_listener("request", entry)
