@@ -331,7 +331,10 @@ def render_pages(site: Site, templates_dir: Path, pages: Sequence[Page], staging
     (the build cache's), what each page read is recorded into it.
     """
     Translations.load(Path(templates_dir) / "i18n", site.language)  # broken: stop before forking
-    indexes = range(len(pages)) if only is None else only
+    # Data files first: making one holds the whole archive as JSON or CSV at once, which
+    # is best done while the workers are small (they grow as they render).
+    indexes = sorted(range(len(pages)) if only is None else only,
+                     key=lambda index: (pages[index].produce is None, index))
     total = len(indexes)
     jobs = jobs or (os.cpu_count() or 1 if total >= 4 * CHUNK else 1)
     chunks = [indexes[start:start + CHUNK] for start in range(0, total, CHUNK)]
@@ -354,7 +357,9 @@ def render_pages(site: Site, templates_dir: Path, pages: Sequence[Page], staging
     problems = [d for _, found in results for d in found]
     if problems:
         raise ContentError(_once_each(problems))
-    return [page for written, _ in results for page in written]
+    place = {pages[index].path: index for index in indexes}
+    return sorted((page for written, _ in results for page in written),
+                  key=lambda page: place[page.path])
 
 
 def _collect(results, progress: Callable[[int, int], None] | None, total: int,  # noqa: ANN001
