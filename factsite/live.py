@@ -44,7 +44,7 @@ from array import array
 from collections import defaultdict
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from . import export, pipeline
 from . import model as m
@@ -68,6 +68,7 @@ STRUCTURE = {
 }
 CLAIM_TEXT = (("text", "claim"), ("venue", "venue"))  # (entity field, document field)
 SUPERSEDED = 3  # a writer's exit status when a newer save will write instead
+STOP_EVERY = 50  # pages rendered between two looks whether a newer save is waiting
 
 
 @dataclasses.dataclass
@@ -108,16 +109,19 @@ class LiveSite:
 
     def build(self, index: bool = True) -> BuildResult:
         """Read and check everything, build site/ (with the build cache) and keep the model."""
+        documents, problems = self._read_all()
+        self.edited.clear()
+        model = pipeline.load_model(self.content, self.base_url, cache=self.cache,
+                                    documents=(documents, problems))
+        return self._build_with(model, index)  # which keeps the memos this load used
+
+    def _read_all(self) -> tuple[list[Document], list[Diagnostic]]:
         documents, problems = load_content(self.content, self.cache)
         self.documents = {doc.path: doc for doc in documents}
         self.problems = defaultdict(list)
         for problem in problems:
             self.problems[problem.path].append(problem)
-        self.edited.clear()
-        model = pipeline.load_model(self.content, self.base_url, cache=self.cache,
-                                    documents=(documents, problems))
-        self.cache.save_memos()
-        return self._build_with(model, index)
+        return documents, problems
 
     def _build_with(self, model: Model, index: bool) -> BuildResult:
         self.generation += 1
@@ -352,12 +356,10 @@ class LiveSite:
                is None for path in self.edited if path not in self.documents):
             # something other than a content file changed (a folder, a wrongly named file):
             # read the whole tree as `build` does
-            documents, problems = load_content(self.content, self.cache)
-            self.documents = {doc.path: doc for doc in documents}
-            self.problems = defaultdict(list)
-            for problem in problems:
-                self.problems[problem.path].append(problem)
-        model = pipeline.load_model(self.content, self.base_url, cache=self.cache,
+            documents, problems = self._read_all()
+        # One process: quotes and Markdown come from the memos, and forking Markdown
+        # workers from the server's process cost 10 s at 10,000 claims.
+        model = pipeline.load_model(self.content, self.base_url, cache=self.cache, jobs=1,
                                     documents=(documents, problems))
         self.cache.save_memos()
         self.edited.clear()
@@ -392,12 +394,16 @@ class LiveSite:
 
     # -- rendering ----------------------------------------------------------------------------
 
-    def render(self, paths: Iterable[str]) -> tuple[list[str], list[Diagnostic]]:
+    def render(self, paths: Iterable[str], stop: Callable[[], bool] = lambda: False,
+               ) -> tuple[list[str], list[Diagnostic]]:
         """Render these dirty pages into memory, recording what each read: those rendered,
-        and every template error met (those pages stay dirty)."""
+        and every template error met (those pages stay dirty). Stops early (the rest stay
+        dirty) when ``stop()`` says so, asked every few pages."""
         state, rendered, problems = self.state, [], []
         self.generation += 1
-        for path in paths:
+        for count, path in enumerate(paths):
+            if count % STOP_EVERY == STOP_EVERY - 1 and stop():
+                break
             if path not in self.dirty or path not in self.position:
                 continue
             page = self.model.pages[self.position[path]]

@@ -439,8 +439,9 @@ class DevServer:
                 dict.fromkeys(path for path in shown.values() if path in self.live.dirty))
             if first and not problems:
                 reload({page: path for page, path in shown.items() if path in first}, first)
-            rest, more = self.live.render(
-                sorted(self.live.dirty, key=lambda path: self.live.position.get(path, -1)))
+            rest, more = self.live.render(  # a newer save goes first; the rest comes after it
+                sorted(self.live.dirty, key=lambda path: self.live.position.get(path, -1)),
+                stop=lambda: self.watcher.pending)
             if problems or more:
                 raise ContentError(problems + more)
             if rest:
@@ -456,20 +457,26 @@ class DevServer:
             self.reload(pages, ["*"])
 
     def poll(self) -> None:
-        """On the event loop: start a save's work on another thread when the files settled;
-        forget the writers that finished."""
+        """On the event loop: start a save's work on another thread when the files settled,
+        or to render the pages a save left when a newer one came; forget the writers
+        that finished."""
         for status in self.live.reap():
             if status not in (0, SUPERSEDED):
                 self.on_failed([Diagnostic(str(self.out), 1, 1, "could not write the site",
                                            "the pages are served from memory; the next save "
                                            "writes them again")])
-        if self.building or not self.watcher.poll(time.monotonic()):
+        if self.building:
+            return
+        if self.watcher.poll(time.monotonic()):
+            paths = self.watcher.take()
+        elif self.live.dirty and not self.failed and not self.watcher.pending:
+            paths = set()  # pages a save left to render when a newer one came
+        else:
             return
         self.building = True
         loop = asyncio.get_running_loop()
         self.reload = lambda pages, paths: loop.call_soon_threadsafe(_reload, pages, paths)
-        done = loop.run_in_executor(None, self.save, self.watcher.take(),
-                                    _LiveReloadSocket.open_pages())
+        done = loop.run_in_executor(None, self.save, paths, _LiveReloadSocket.open_pages())
         done.add_done_callback(lambda _: setattr(self, "building", False))
 
     def _report(self, work: Callable[[], pipeline.BuildResult]) -> None:

@@ -314,6 +314,31 @@ def test_a_save_reloads_open_pages_first_from_memory_and_the_site_follows(conten
     assert every_file(out) == every_file(tmp_path / "cold")
 
 
+def test_a_newer_save_goes_before_the_rest_of_a_long_one(tmp_path, monkeypatch):
+    """A template edit that changes every page stops rendering when another save is
+    waiting, and site/ is written only once the pages it left are rendered too."""
+    from tests import corpus
+    content, templates, out = tmp_path / "content", tmp_path / "templates", tmp_path / "site"
+    corpus.generate(content, 30)
+    shutil.copytree(TEMPLATES, templates)
+    dev = serve.DevServer(content, templates, out, on_built=lambda result: None,
+                          on_failed=lambda diagnostics: pytest.fail(str(diagnostics)))
+    dev.rebuild()
+    base = templates / "base.html"
+    base.write_text(base.read_text().replace('class="', 'data-edit="1" class="', 1))
+    monkeypatch.setattr(serve.Watcher, "pending", property(lambda self: True))
+    dev.save([str(base)], {"tab": "/about/"})
+    assert b'data-edit="1"' in get(dev.site, "/about/")[2]  # the open page first
+    left = len(dev.live.dirty)
+    assert left > 0 and not dev.live.writers  # nothing written while pages are missing
+    monkeypatch.undo()
+    dev.save([])  # what poll() starts once no save is waiting
+    assert not dev.live.dirty
+    wait_for_writers(dev)
+    pipeline.build(content, templates, tmp_path / "cold", use_cache=False)
+    assert every_file(out) == every_file(tmp_path / "cold")
+
+
 def test_rebuilds_run_off_the_event_loop(content, tmp_path, monkeypatch):
     """poll() only starts a save's work; the loop keeps answering while it runs."""
     built = threading.Event()
