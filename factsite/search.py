@@ -29,6 +29,7 @@ import gzip
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 from bisect import bisect_left
@@ -177,16 +178,17 @@ def _pagefind_version() -> str:
 
 
 def _index_shard(binary: Path, root: Path, scratch: Path, shard: Shard, language: str) -> list[str]:
-    """Run Pagefind over one shard's pages (hard links in a tree of their own); move its
-    bundle into place; return the bundle's files, site-relative."""
+    """Run Pagefind over one shard's pages; move its bundle into place; return the bundle's
+    files, site-relative."""
     name = shard.bits or "all"
-    tree, output = scratch / f"{name}.pages", scratch / f"{name}.bundle"
-    for path in shard.pages:
-        link_file(root, tree, path)
-    command = [str(binary), "--site", str(tree), "--output-path", str(output),
+    work, output = scratch / name, scratch / f"{name}.bundle"
+    work.mkdir(parents=True)
+    # Pagefind reads pagefind.json in its working directory: the glob of the shard's pages
+    # goes there (a command-line argument holds at most 128 KiB).
+    (work / "pagefind.json").write_text(json.dumps({"glob": _glob(shard.pages)}), "utf-8")
+    command = [str(binary), "--site", str(root.resolve()), "--output-path", str(output.resolve()),
                "--force-language", language.split("-")[0].lower(), "--quiet"]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=600)
-    shutil.rmtree(tree, ignore_errors=True)
+    result = subprocess.run(command, cwd=work, capture_output=True, text=True, timeout=600)
     if result.returncode != 0:
         raise _failure((result.stderr or result.stdout).strip() or "it exited with an error")
     _stable_filters(output)
@@ -203,6 +205,12 @@ def _index_shard(binary: Path, root: Path, scratch: Path, shard: Shard, language
                 files += [f"{inside}/{name}" for name in names]
     shutil.rmtree(output, ignore_errors=True)
     return sorted(files)
+
+
+def _glob(pages: Iterable[str]) -> str:
+    """A glob (Pagefind's: the wax crate) matching exactly ``pages``."""
+    return "{" + ",".join(re.sub(r"[\\?*$:<>\[\]{},!#]", lambda m: "\\" + m[0], page)
+                          for page in pages) + "}"
 
 
 def _stable_filters(bundle: Path) -> None:
