@@ -39,6 +39,7 @@ import os
 import signal
 import sys
 import threading
+import time
 import traceback
 from array import array
 from collections import defaultdict
@@ -177,24 +178,23 @@ class LiveSite:
     def update(self, paths: Iterable[str]) -> BuildResult:
         """Take in the files a save changed; work out which pages to render again
         (:attr:`dirty`). Raises ContentError with every problem of the content as it now is."""
-        started = pipeline.time.perf_counter()
+        started = time.perf_counter()
         content, templates, static = self._sort(paths)
         self.static = sorted(static)
         if static:
             self._copy_static(static)
-        if any(name.startswith("i18n/") for name in templates) or (
-                self.model is None and (content or templates)):
+        if self.model is None or any(name.startswith("i18n/") for name in templates):
             return self.build(index=False)
         if templates:
             self._templates_changed(templates)
         if content:
             self._content_changed(content)
-        assert self.model is not None
         site = self.model.site
         return BuildResult(site, len(site.claims),
                            sum(1 for page in self.model.pages if page.path.endswith(".html")),
-                           len(self.model.pages), pipeline.time.perf_counter() - started,
-                           self.model.warnings, (), len(self.dirty), True)
+                           self.state.summary.get("files", len(self.model.pages)),
+                           time.perf_counter() - started, self.model.warnings, (),
+                           len(self.dirty), True)
 
     def _sort(self, paths: Iterable[str]) -> tuple[list[Path], set[str], set[str]]:
         """The changed content files, template names and static files (relative to static/)."""

@@ -393,6 +393,24 @@ def test_overlay_claims_a_last_good_build_only_when_there_is_one(content, tmp_pa
         "the page reloads by itself.")
 
 
+def test_a_save_after_a_failed_start_builds_everything(content, tmp_path):
+    """With nothing in memory yet (the content did not check at start), a save, even of a
+    stylesheet alone, reads and builds the whole site."""
+    (content / CLAIM).write_text("claim: [")
+    templates = tmp_path / "templates"
+    shutil.copytree(TEMPLATES, templates)
+    dev = serve.DevServer(content, templates, tmp_path / "site",
+                          on_built=lambda result: None, on_failed=lambda diagnostics: None)
+    dev.rebuild()
+    assert dev.failed and dev.live.model is None
+    shutil.copy(FIXTURE / CLAIM, content / CLAIM)
+    style = templates / "static" / "style.css"
+    style.write_text(style.read_text() + "/* saved */\n")
+    dev.save([str(style)])
+    assert not dev.failed and get(dev.site, "/claims/opens-2023/")[0] == 200
+    assert get(dev.site, "/static/style.css")[2].endswith(b"/* saved */\n")
+
+
 def test_serve_reports_a_busy_port_as_a_usage_error(capsys):
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
