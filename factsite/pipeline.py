@@ -63,16 +63,8 @@ def load_site(content_dir: Path, *, base_url: str | None = None, cache: Cache | 
     knows only at build time); see :func:`factsite.schema.override_base_url`.
     ``jobs``: processes for the Markdown of each file (default: one per core).
     """
-    site, _, warnings = _load_and_plan(content_dir, base_url, lambda stage: None, cache, jobs)
-    return site, warnings
-
-
-def _load_and_plan(content_dir: Path, base_url: str | None, lap: Callable[[str], None],
-                   cache: Cache | None = None, jobs: int | None = None,
-                   ) -> tuple[Site, list[Page], tuple[Diagnostic, ...]]:
-    """The checked site and its plan; links in Markdown are checked against the plan."""
-    model = load_model(content_dir, base_url, lap, cache, jobs)
-    return model.site, model.pages, model.warnings
+    model = load_model(content_dir, base_url, cache=cache, jobs=jobs)
+    return model.site, model.warnings
 
 
 @dataclass
