@@ -2,10 +2,11 @@
    links to the browsable listings instead). The header form's query (?q=) is searched at once.
 
    The index comes in shards: pagefind/ holds the first, and pagefind/shards.json lists the
-   folders of the others. They are merged into Pagefind's instance here, all at once, when
-   the search box is first used, as Pagefind loads its index (the UI's own mergeIndex option
-   loads them one after the other); the UI imports the same pagefind.js module, so it
-   searches them all. */
+   folders of the others. They are given to the UI as indexes to merge: it loads them when
+   the search box is first used, as it loads its own, and only then reads the filters, so
+   every shard's filter values are listed. (Merging them outside the UI, all at once, raced
+   with its one reading of the filters: a claimant found only in a later shard could be
+   missing from the list.) */
 (function () {
   var root = document.getElementById("search");
   var script = document.querySelector("script[src$='pagefind-ui.js']");
@@ -13,15 +14,16 @@
   var bundle = new URL(".", script.src);  // pagefind/, as the UI finds it
   var excerptLength = 12;  // words around a match, the same in every shard
 
-  var merge = function () {};  // merges the shards into Pagefind's instance, once
-
-  function start() {
+  function start(shards) {
     root.textContent = "";  // the note for browsers without JavaScript
     var ui = new PagefindUI({
       element: "#search",
       showSubResults: true,
       showImages: false,
       excerptLength: excerptLength,
+      mergeIndex: shards.map(function (folder) {
+        return { bundlePath: new URL(folder, bundle).pathname, excerptLength: excerptLength };
+      }),
       translations: { placeholder: root.getAttribute("data-placeholder") }
     });
     // Pagefind labels its input only by a title: name it by the page's visible heading.
@@ -30,28 +32,14 @@
       heading.id = heading.id || "search-title";
       input.setAttribute("aria-labelledby", heading.id);
     }
-    // Before the UI's own start on focus goes on (it awaits), so it finds every shard.
-    root.addEventListener("focusin", function () { merge(); }, true);
     var query = new URLSearchParams(window.location.search).get("q");
-    if (query) {
-      merge();
-      ui.triggerSearch(query);
-    }
+    if (query) ui.triggerSearch(query);
   }
 
-  Promise.all([
-    import(new URL("pagefind.js", bundle).href),
-    fetch(new URL("shards.json", bundle)).then(function (response) { return response.json(); })
-  ]).then(function (loaded) {
-    var pagefind = loaded[0], shards = loaded[1];
-    pagefind.options({ excerptLength: excerptLength });
-    merge = function () {
-      merge = function () {};
-      shards.forEach(function (folder) {
-        pagefind.mergeIndex(new URL(folder, bundle).pathname, { excerptLength: excerptLength });
-      });
-    };
+  fetch(new URL("shards.json", bundle)).then(function (response) {
+    return response.json();
   }).catch(function (error) {
-    console.error("search: the index's shards could not be loaded", error);
+    console.error("search: the list of the index's shards could not be loaded", error);
+    return [];
   }).then(start);
 })();
