@@ -22,7 +22,11 @@ over Hugo's output, factsite again with nothing changed. Each figure is the
 median over the runs; memory is the peak of the sum over the whole process tree
 (render workers and Pagefind included) of the proportional set size (PSS:
 shared pages counted once), sampled every 20 ms, and in brackets the largest
-resident size of any one process (from wait4).
+resident size of any one process (from wait4). CPU time is user + system of the
+whole process tree (from wait4's resource usage, which includes every child the
+process reaped: render workers, Pagefind runs): on a shared machine wall times
+swing with the other jobs, the CPU a build needs much less, so both are printed,
+with the load average before and after.
 """
 
 from __future__ import annotations
@@ -143,8 +147,14 @@ def pagefind_binary() -> Path:
 
 
 class Measured:
-    def __init__(self, seconds: float, pss: float, rss: float):
+    def __init__(self, seconds: float, pss: float, rss: float, cpu: float):
         self.seconds, self.pss, self.rss = seconds, pss, rss  # MiB for memory
+        self.cpu = cpu  # user + system seconds of the process and its reaped children
+
+
+def _median(measured: list[Measured]) -> Measured:
+    return Measured(*(statistics.median(getattr(m, name) for m in measured)
+                      for name in ("seconds", "pss", "rss", "cpu")))
 
 
 def _tree(pid: int) -> list[int]:
@@ -195,9 +205,11 @@ def run(command: list[str], cwd: Path, label: str = "") -> Measured:
     errors = process.stderr.read().decode()
     if process.returncode != 0:
         sys.exit(f"bench: {' '.join(command)} failed:\n{errors}")
-    measured = Measured(seconds, peak / 1024, usage.ru_maxrss / 1024)
+    measured = Measured(seconds, peak / 1024, usage.ru_maxrss / 1024,
+                        usage.ru_utime + usage.ru_stime)
     if label:
-        print(f"    {label:<30} {seconds:8.2f} s {measured.pss:8.0f} MiB", flush=True)
+        print(f"    {label:<30} {seconds:8.2f} s {measured.cpu:8.2f} s CPU {measured.pss:8.0f} MiB"
+              f"  (load {os.getloadavg()[0]:.1f})", flush=True)
     return measured
 
 
@@ -238,20 +250,18 @@ def compare(claims: int, runs: int, with_hugo: bool) -> None:
                       if with_hugo else 0)
     print(f"{claims:,} claims: factsite {pages:,} HTML pages"
           + (f", Hugo {hugo_pages:,}" if with_hugo else "") + f"; median of {runs} runs")
-    medians = {name: Measured(statistics.median(m.seconds for m in runs_),
-                              statistics.median(m.pss for m in runs_),
-                              statistics.median(m.rss for m in runs_))
-               for name, runs_ in figures.items()}
+    medians = {name: _median(runs_) for name, runs_ in figures.items()}
     for name, m in medians.items():
-        print(f"  {name:<30} {m.seconds:8.2f} s {m.pss:8.0f} MiB  ({m.rss:.0f} MiB in one process)")
+        print(f"  {name:<30} {m.seconds:8.2f} s {m.cpu:8.2f} s CPU {m.pss:8.0f} MiB"
+              f"  ({m.rss:.0f} MiB in one process)")
     if with_hugo:
         ours, hugo_, index = (medians[k] for k in (
             "factsite cold build", "Hugo cold build", "Pagefind over Hugo's output"))
         stack_peak = max(hugo_.pss, index.pss)
         print(f"  factsite cold / (Hugo + Pagefind): {ours.seconds / (hugo_.seconds + index.seconds):.2f}× time, "
-              f"{ours.pss / stack_peak:.2f}× peak memory")
+              f"{ours.cpu / (hugo_.cpu + index.cpu):.2f}× CPU, {ours.pss / stack_peak:.2f}× peak memory")
         print(f"  factsite cold / Hugo alone:        {ours.seconds / hugo_.seconds:.2f}× time, "
-              f"{ours.pss / hugo_.pss:.2f}× peak memory")
+              f"{ours.cpu / hugo_.cpu:.2f}× CPU, {ours.pss / hugo_.pss:.2f}× peak memory")
         print(f"  factsite nothing changed / Hugo cold: "
               f"{medians['factsite, nothing changed'].seconds / hugo_.seconds:.2f}× time")
 
@@ -271,14 +281,12 @@ def linearity(small: int, large: int, runs: int) -> None:
                     shutil.rmtree(work / ".factsite-cache", ignore_errors=True)
                     measured.append(run(factsite(verb, work, "--out", "site"), work,
                                         f"{verb}, {claims:,} claims"))
-                results[claims][verb] = Measured(
-                    statistics.median(m.seconds for m in measured),
-                    statistics.median(m.pss for m in measured),
-                    statistics.median(m.rss for m in measured))
+                results[claims][verb] = _median(measured)
     print(f"\nlinearity, {small:,} → {large:,} claims (×{large / small:g}); median of {runs} runs")
     for verb in ("check", "build"):
         a, b = results[small][verb], results[large][verb]
         print(f"  {verb:<6} {a.seconds:7.2f} s → {b.seconds:7.2f} s (×{b.seconds / a.seconds:.1f}); "
+              f"CPU {a.cpu:7.2f} s → {b.cpu:7.2f} s (×{b.cpu / a.cpu:.1f}); "
               f"{a.pss:5.0f} → {b.pss:5.0f} MiB (×{b.pss / a.pss:.1f})")
 
 
@@ -295,6 +303,7 @@ def main() -> None:
         compare(claims, args.runs, not args.no_hugo)
     if args.linearity:
         linearity(*args.linearity, args.runs)
+    print(f"load average {os.getloadavg()[0]:.1f} at the end")
 
 
 if __name__ == "__main__":
