@@ -387,6 +387,10 @@ class Cache:
         """Read the ``kind`` memos now (before forking workers that use them)."""
         self._table(kind)
 
+    def table(self, kind: str) -> dict[Any, Any]:
+        """The ``kind`` memos (read now if they were not), to look at, not to change."""
+        return self._table(kind)
+
     def record(self, kind: str) -> Callable[[], tuple[set[Any], dict[Any, Any]]]:
         """In a forked worker: from now on, note the ``kind`` memos used and made here.
 
@@ -396,7 +400,8 @@ class Cache:
         before = dict(table)
         self._used[kind] = set()
         return lambda: (self._used[kind], {key: table[key] for key in self._used[kind]
-                                           if table[key] is not before.get(key)})
+                                           if key in table  # not when computing it failed
+                                           and table[key] is not before.get(key)})
 
     def adopt(self, kind: str, used: set[Any], made: dict[Any, Any]) -> None:
         """Keep what a worker's :meth:`record` noted, as if this process had done it."""

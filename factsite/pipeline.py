@@ -115,7 +115,7 @@ def _load_model(content_dir: Path, base_url: str | None, lap: Callable[[str], No
     from .schema import override_base_url
     from .validate import assemble, check, dead_links, unused
 
-    documents, problems = documents or load_content(Path(content_dir), cache)
+    documents, problems = documents or load_content(Path(content_dir), cache, jobs=jobs)
     checked, found = check(documents, cache, jobs=jobs)
     diagnostics = problems + found
     if checked is None or errors(diagnostics):

@@ -15,7 +15,7 @@ import multiprocessing
 import os
 import posixpath
 import re
-import signal
+
 import typing
 from collections import defaultdict
 from dataclasses import dataclass
@@ -29,7 +29,7 @@ from pydantic import BaseModel, ValidationError
 from . import model as m
 from .cache import Cache
 from .diagnostics import Diagnostic, Lines, errors
-from .load import COLLECTIONS, Document, YamlPath
+from .load import COLLECTIONS, Document, YamlPath, ignore_sigint
 from .markdown import ENTRY_SCHEMES, ROOT, LinkError, Prose, render_markdown
 from .passages import (Ambiguous, ContextMismatch, Corpus, EmptyQuote, NotFound, SourceText,
                        Span)
@@ -217,7 +217,7 @@ class _Checker:
         _markdown_job = (self, documents)
         gc.freeze()  # the documents are shared with the forked workers: keep GC off their pages
         try:
-            with multiprocessing.get_context("fork").Pool(jobs, initializer=_ignore_sigint) as pool:
+            with multiprocessing.get_context("fork").Pool(jobs, initializer=ignore_sigint) as pool:
                 for diagnostics, markdown, links, memos in pool.imap(_check_markdown, parts):
                     self.diagnostics += diagnostics
                     self.markdown.update(markdown)
@@ -579,10 +579,6 @@ def dead_links(links: Iterable[SiteLink], produced: set[str]) -> list[Diagnostic
 
 
 _markdown_job: tuple[_Checker, list[Document]] | None = None  # what forked workers check
-
-
-def _ignore_sigint() -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the parent, which stops us
 
 
 def _check_markdown(indexes: range) -> tuple[list[Diagnostic], dict, list, Any]:

@@ -163,3 +163,33 @@ def test_a_syntax_error_elsewhere_is_not_blamed_on_what_only_looks_like_these_mi
     with pytest.raises(_Problem) as raised:
         parse_yaml(text)
     assert raised.value.message.startswith("YAML syntax error: ")
+
+
+def test_forked_workers_load_like_one_process(tmp_path, monkeypatch):
+    """A large archive is parsed by forked workers too: same documents and problems, in
+    the same order, and the cache keeps what they parsed."""
+    from factsite import load
+    from factsite.cache import Cache
+    from tests.corpus import generate
+    content = tmp_path / "content"
+    generate(content, 60)
+    (content / "claims" / "claim-000003.yaml").write_text("claim: [unclosed\n")
+    (content / "claims" / "claim-000010.yaml").write_bytes(b"claim: \xff\n")
+    (content / "claims" / "claim-000011.yaml").write_text("claim: a\r\nclaim: b\r\n")
+    (content / "claims" / "notes.txt").write_text("not a claim")
+    monkeypatch.setattr(load, "PARALLEL_FROM", 10)
+    one = load_content(content, jobs=1)
+    assert len(one[0]) >= 70 and len(one[1]) == 4
+    assert load_content(content, jobs=3) == one
+
+    cache = Cache(tmp_path / "cache")
+    assert load_content(content, cache, jobs=2) == one
+    cache.save_memos()
+
+    def parse_again(*args):
+        raise AssertionError("parsed again")
+    monkeypatch.setattr(load, "_parse", parse_again)
+    for broken in ("claim-000003", "claim-000010", "claim-000011"):  # not memos: parsed again
+        (content / "claims" / f"{broken}.yaml").unlink()
+    assert load_content(content, Cache(tmp_path / "cache"), jobs=2)[0] == [
+        doc for doc in one[0] if not doc.failed]
