@@ -40,6 +40,11 @@ from .write import write_file
 
 SITEMAP_LIMIT = 50_000  # URLs per sitemap file (sitemaps.org protocol)
 CHUNK = 64  # pages a worker renders per task: few messages, yet a steady progress line
+# Chunks a forked worker renders before it exits and a fresh one is forked. CPython's
+# reference counts write to every object a page reads, so a worker copies, page by page,
+# the parts of the model it touched; and its recorder's table grows with every new read.
+# A worker that lives for a bounded batch keeps both bounded, whatever the archive's size.
+BATCH = 16
 
 
 @dataclass(frozen=True)
@@ -237,6 +242,15 @@ class Renderer:
         self.env.filters["date"] = translations.date
         self.env.recorder = recorder
 
+    def preload(self, names: Iterable[str]) -> None:
+        """Compile the templates ``names`` now (before forking workers, which then share
+        them); one that fails is left to the page that loads it, which reports it."""
+        for name in sorted(names):
+            try:
+                self.env.get_template(name)
+            except jinja2.TemplateError:
+                pass
+
     def render_page(self, page: Page) -> tuple[str, Any]:
         """The page's text and, with a recorder, what it read: (local read ids, templates)."""
         if self.recorder is None:
@@ -318,7 +332,7 @@ class Rendered:
 
 def render_pages(site: Site, templates_dir: Path, pages: Sequence[Page], staging: Path, *,
                  only: Sequence[int] | None = None, state: BuildState | None = None,
-                 jobs: int | None = None, start_method: str = "fork",
+                 jobs: int | None = None, start_method: str = "fork", batch: int | None = None,
                  progress: Callable[[int, int], None] | None = None) -> list[Rendered]:
     """Render ``pages`` (those at the indexes ``only``) into ``staging``; return what was
     written, in plan order.
@@ -327,8 +341,10 @@ def render_pages(site: Site, templates_dir: Path, pages: Sequence[Page], staging
     ``progress(done, total)`` after each chunk. Every template error any worker
     met is raised together, once each. Forked workers inherit ``pages``; spawned
     ones receive the site pickled and plan it again, so ``pages`` must then be
-    ``plan(site)`` (entities pickle only as part of their site). With a ``state``
-    (the build cache's), what each page read is recorded into it.
+    ``plan(site)`` (entities pickle only as part of their site). A worker renders
+    ``batch`` chunks of :data:`CHUNK` pages (default :data:`BATCH`), then a fresh one
+    takes over. With a ``state`` (the build cache's), what each page read is
+    recorded into it.
     """
     Translations.load(Path(templates_dir) / "i18n", site.language)  # broken: stop before forking
     # Data files first: making one holds the whole archive as JSON or CSV at once, which
@@ -340,6 +356,7 @@ def render_pages(site: Site, templates_dir: Path, pages: Sequence[Page], staging
     chunks = [indexes[start:start + CHUNK] for start in range(0, total, CHUNK)]
     inherited = jobs == 1 or start_method == "fork"
     job = (site, Path(templates_dir), pages if inherited else None, Path(staging), state is not None)
+    batch = batch or BATCH
     if jobs == 1:
         _start_worker(*job)
         try:
@@ -347,13 +364,19 @@ def render_pages(site: Site, templates_dir: Path, pages: Sequence[Page], staging
         finally:
             _start_worker(None, None, None, None)
     else:
+        if start_method == "fork":  # set up once here: each forked worker inherits it
+            _start_worker(*job)
+            _worker[0].preload({page.template for page in pages if page.template})
+            job = (None, None, None, None, state is not None)
         gc.freeze()  # what exists now is shared with the forked workers: keep GC off its pages
         try:
             with multiprocessing.get_context(start_method).Pool(
-                    jobs, initializer=_start_worker, initargs=(*job, True)) as pool:
+                    jobs, initializer=_start_worker, initargs=(*job, True, batch),
+                    maxtasksperchild=batch) as pool:
                 results = _collect(pool.imap(_render_chunk, chunks), progress, total, state)
         finally:
             gc.unfreeze()
+            _start_worker(None, None, None, None)
     problems = [d for _, found in results for d in found]
     if problems:
         raise ContentError(_once_each(problems))
@@ -367,10 +390,10 @@ def _collect(results, progress: Callable[[int, int], None] | None, total: int,  
     """The chunks' results in order; recorded reads turned into ids of ``state``."""
     collected = []
     done = 0
-    local_ids: dict[int, dict[int, int]] = {}  # worker's pid → its recorder's ids → the state's
-    for written, problems, worker, fresh in results:
+    local_ids: dict[bytes, dict[int, int]] = {}  # worker → its recorder's ids → the state's
+    for written, problems, worker, fresh, last in results:
         if state is not None:
-            ids = local_ids.setdefault(worker, {})
+            ids = local_ids.pop(worker, {}) if last else local_ids.setdefault(worker, {})
             state.merge(ids, fresh)
             written = [replace(page, reads=array("I", map(ids.__getitem__, page.reads)))
                        for page in written]
@@ -395,28 +418,44 @@ def _once_each(problems: list[Diagnostic]) -> list[Diagnostic]:
 
 
 _worker: tuple[Renderer, Sequence[Page], Path] | None = None
+# In a pool's worker: who it is (for the parent's table of its recorder's ids), the chunks
+# it renders before it exits, and the chunks it has rendered.
+_identity: tuple[bytes, int, int] = (b"", 0, 0)
 
 
 def _start_worker(site: Site | None, templates_dir: Path | None, pages: Sequence[Page] | None,
-                  staging: Path | None, record: bool = False, in_pool: bool = False) -> None:
+                  staging: Path | None, record: bool = False, in_pool: bool = False,
+                  batch: int = 0) -> None:
     """Set up this process to render (``pages`` None: plan them), or forget the job (all None).
 
-    A worker ignores Ctrl-C: the parent gets it, stops the pool and removes the staging.
+    A forked worker given no site renders with the one its parent set up, with a
+    recorder of its own. A worker ignores Ctrl-C: the parent gets it, stops the pool
+    and removes the staging.
     """
-    global _worker
+    global _worker, _identity
     if in_pool:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+        _identity = (os.urandom(8), batch, 0)
+        if site is None:  # forked: the parent's renderer, site and plan
+            renderer = _worker[0]
+            renderer.recorder = renderer.env.recorder = Recorder() if record else None
+            return
     _worker = None if site is None else (
         Renderer(templates_dir, site, Recorder() if record else None),
         plan(site) if pages is None else pages, staging)
 
 
-def _render_chunk(indexes: Sequence[int]) -> tuple[list[Rendered], list[Diagnostic], int, list]:
+def _render_chunk(indexes: Sequence[int]) -> tuple[list[Rendered], list[Diagnostic], bytes,
+                                                   list, bool]:
     """Render and write the pages at ``indexes``; a template error skips its page.
 
-    Also returns this process's id and the read keys its recorder saw first in
-    this chunk, which the parent numbers for the build cache.
+    Also returns who rendered them, the read keys its recorder saw first in this
+    chunk, which the parent numbers for the build cache, and whether it was this
+    worker's last chunk (the parent then forgets its numbers).
     """
+    global _identity
+    worker, batch, done = _identity
+    _identity = (worker, batch, done + 1)
     renderer, pages, staging = _worker
     written, problems = [], []
     for index in indexes:
@@ -433,4 +472,4 @@ def _render_chunk(indexes: Sequence[int]) -> tuple[list[Rendered], list[Diagnost
                                 b"data-pagefind-body" in data,
                                 made_from(page) if recorded else b""))
     fresh = renderer.recorder.new_keys() if renderer.recorder else []
-    return written, problems, os.getpid(), fresh
+    return written, problems, worker, fresh, done + 1 == batch

@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 
 from factsite import pipeline
-from factsite.cache import CACHE_DIR
+from factsite.cache import CACHE_DIR, BuildState
 from factsite.diagnostics import ContentError
-from factsite.render import plan, render_pages
+from factsite.render import CHUNK, plan, render_pages
 from tests.conftest import FIXTURE, ROOT, TEMPLATES
 from tests.corpus import generate
 from tests.test_build import every_file
@@ -49,6 +49,26 @@ def test_workers_build_the_same_bytes_as_one_process(archive, one_process, tmp_p
     assert [stage for stage, _ in result.stages] == [
         "load and check", "plan", "compare with the last build", "render", "search index",
         "write"]
+
+
+def test_workers_forked_per_batch_render_and_record_what_one_process_does(archive, tmp_path):
+    """Workers that exit after each chunk (a fresh one forked for the next) write the same
+    bytes and record, page by page, the same reads and templates as one process."""
+    site, _ = pipeline.load_site(archive)
+    pages = plan(site)
+    recorded = {}
+    for jobs, batch in ((1, None), (2, 1)):
+        state = BuildState()
+        (tmp_path / str(jobs)).mkdir()
+        written = render_pages(site, TEMPLATES, pages, tmp_path / str(jobs), jobs=jobs,
+                               batch=batch, state=state)
+        recorded[jobs] = {page.path: (page.digest, page.templates,
+                                      sorted(state.keys[n] for n in page.reads))
+                          for page in written}
+    assert len(pages) > 4 * CHUNK
+    assert every_file(tmp_path / "1") == every_file(tmp_path / "2")
+    assert recorded[1] == recorded[2]
+    assert all(reads for _, templates, reads in recorded[2].values() if templates)
 
 
 def test_spawned_workers_receive_the_site_pickled(tmp_path):
