@@ -357,6 +357,7 @@ class Cache:
         self.code = code_digest()
         self._memos: dict[str, dict[Any, Any]] = {}
         self._used: dict[str, set[Any]] = {}
+        self._made: dict[str, dict[Any, Any]] = {}  # kind → memos made since :meth:`record`
         self._dirty: set[str] = set()
         self._keys: dict[str, bytes] = {}
 
@@ -381,6 +382,8 @@ class Cache:
             return table[key]
         value = table[key] = compute()
         self._dirty.add(kind)
+        if kind in self._made:
+            self._made[kind][key] = value
         return value
 
     def load(self, kind: str) -> None:
@@ -396,12 +399,11 @@ class Cache:
 
         The function returned gives (keys used, entries made) for :meth:`adopt`.
         """
-        table = self._table(kind)
-        before = dict(table)
-        self._used[kind] = set()
-        return lambda: (self._used[kind], {key: table[key] for key in self._used[kind]
-                                           if key in table  # not when computing it failed
-                                           and table[key] is not before.get(key)})
+        self._table(kind)
+        used: set[Any] = set()
+        made: dict[Any, Any] = {}
+        self._used[kind], self._made[kind] = used, made
+        return lambda: (used, made)
 
     def adopt(self, kind: str, used: set[Any], made: dict[Any, Any]) -> None:
         """Keep what a worker's :meth:`record` noted, as if this process had done it."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from typing import Any
+from typing import Any, Iterable, Iterator
 
 from .model import Claim, Claimant, PartialDate, Rating, Site, Source
 
@@ -108,25 +108,24 @@ def _date_key(date: PartialDate | None) -> tuple[int, ...]:
     return (0, *date.sort_key) if date else (1,)
 
 
-def claimreview_feed(site: Site) -> str:
-    """Every ClaimReview of the site as a schema.org ``DataFeed``."""
+def claimreview_feed(site: Site) -> Iterator[str]:
+    """Every ClaimReview of the site as a schema.org ``DataFeed``, in pieces."""
     feed = {
         "@context": "https://schema.org",
         "@type": "DataFeed",
         "name": f"{site.title}: claim reviews",
         "url": site.absolute("claimreview.json"),
-        "dataFeedElement": [
-            {k: v for k, v in claim_jsonld(c, site).items() if k != "@context"}
-            for c in site.claims if c.rating
-        ],
     }
-    return _json(feed)
+    return _json_pieces(feed, "dataFeedElement", (
+        {k: v for k, v in claim_jsonld(c, site).items() if k != "@context"}
+        for c in site.claims if c.rating))
 
 
 # -- data exports ----------------------------------------------------------------
 
-def claims_json(site: Site) -> str:
-    """The whole resolved dataset, in a stable order, for other fact-checkers and tools."""
+def claims_json(site: Site) -> Iterator[str]:
+    """The whole resolved dataset, in a stable order, for other fact-checkers and tools; in
+    pieces."""
     data = {
         "schema_version": SCHEMA_VERSION,
         "site": {"title": site.title, "base_url": site.base_url, "language": site.language,
@@ -143,9 +142,8 @@ def claims_json(site: Site) -> str:
                      "published": s.published.iso if s.published else None,
                      "language": s.language, "page": site.absolute(s.url)}
                     for s in site.sources],
-        "claims": [_claim_record(c, site) for c in site.claims],
     }
-    return _json(data)
+    return _json_pieces(data, "claims", (_claim_record(c, site) for c in site.claims))
 
 
 def _claim_record(claim: Claim, site: Site) -> dict[str, Any]:
@@ -173,11 +171,13 @@ def _claim_record(claim: Claim, site: Site) -> dict[str, Any]:
     }
 
 
-def claims_csv(site: Site) -> str:
-    """One row per claim; lists are joined with '; '. Cells are made spreadsheet-safe."""
+def claims_csv(site: Site) -> Iterator[str]:
+    """One row per claim; lists are joined with '; '. Cells are made spreadsheet-safe.
+    In pieces of a row each."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
+    yield out.getvalue()
     for claim in site.claims:
         row = [
             claim.id, site.absolute(claim.url), claim.text,
@@ -189,8 +189,10 @@ def claims_csv(site: Site) -> str:
             claim.published.iso if claim.published else "",
             claim.last_updated.iso if claim.updates else "",
         ]
+        out.seek(0)
+        out.truncate()
         writer.writerow([spreadsheet_safe(cell) for cell in row])
-    return out.getvalue()
+        yield out.getvalue()
 
 
 def spreadsheet_safe(cell: str) -> str:
@@ -200,3 +202,16 @@ def spreadsheet_safe(cell: str) -> str:
 
 def _json(data: Any) -> str:
     return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+
+
+def _json_pieces(head: dict[str, Any], key: str, items: Iterable[Any]) -> Iterator[str]:
+    """``_json({**head, key: list(items)})`` in pieces, an item at a time: at 100,000 claims
+    the whole list as one value took hundreds of MiB. ``key`` comes last."""
+    empty = _json({**head, key: []})
+    end = "[]\n}\n"  # how the document ends when the list is empty
+    yield empty[:-len(end)]
+    separator = "[\n    "
+    for item in items:  # nested two levels deep: each line indented by four more spaces
+        yield separator + json.dumps(item, ensure_ascii=False, indent=2).replace("\n", "\n    ")
+        separator = ",\n    "
+    yield end if separator == "[\n    " else "\n  ]\n}\n"

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import gc
 from array import array
-import hashlib
 import multiprocessing
 import os
 import signal
@@ -53,7 +52,7 @@ class Page:
     template: str | None  # None for data files, which ``produce`` their text
     context: dict[str, Any] = field(default_factory=dict)
     output: str = ""  # file under site/; derived from url when empty
-    produce: Callable[[], str] | None = None
+    produce: Callable[[], Iterable[str]] | None = None  # the text in pieces
     lastmod: PartialDate | None = None  # the latest date a claim it shows was published or updated
 
     @property
@@ -265,7 +264,7 @@ class Renderer:
 
     def render(self, page: Page) -> str:
         if page.produce is not None:
-            return page.produce()
+            return "".join(page.produce())
         try:
             template = self.env.get_template(page.template)
             return template.render(page_url=page.url, **page.context)
@@ -461,14 +460,16 @@ def _render_chunk(indexes: Sequence[int]) -> tuple[list[Rendered], list[Diagnost
     for index in indexes:
         page = pages[index]
         try:
+            if page.produce is not None:  # a data file: written as it is made, never whole
+                written.append(Rendered(page.path, write_file(staging, page.path, page.produce())))
+                continue
             text, recorded = renderer.render_page(page)
         except ContentError as error:
             problems.extend(error.diagnostics)
             continue
         data = text.encode("utf-8")
-        write_file(staging, page.path, data)
         reads, templates = recorded or ((), ())
-        written.append(Rendered(page.path, hashlib.sha256(data).hexdigest(), reads, templates,
+        written.append(Rendered(page.path, write_file(staging, page.path, data), reads, templates,
                                 b"data-pagefind-body" in data,
                                 made_from(page) if recorded else b""))
     fresh = renderer.recorder.new_keys() if renderer.recorder else []

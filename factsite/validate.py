@@ -41,6 +41,10 @@ _ID = re.compile(ID_PATTERN)
 # Google's advice for ClaimReview's claimReviewed: longer text is cut in search results.
 CLAIM_REVIEWED_LIMIT = 75
 PARALLEL_FROM = 2000  # documents: below this, forking costs more than it saves
+MARKDOWN_TASK = 250  # documents a worker checks per task (it holds their HTML until sent)
+# Tasks a forked worker does before it exits and a fresh one is forked: what it copied of
+# the documents (reference counts write to every object read) and its memos go with it.
+MARKDOWN_BATCH = 8
 # Page ids that would collide with generated sections or files.
 RESERVED_PAGE_IDS = frozenset({
     "claims", "claimants", "sources", "topics", "timeline", "search", "static", "threads",
@@ -209,7 +213,7 @@ class _Checker:
         Workers inherit this checker (and the cache's Markdown memos) and send back what
         they found, and which memos they used or made, for the cache to keep.
         """
-        size = -(-len(documents) // (jobs * 4))
+        size = min(MARKDOWN_TASK, -(-len(documents) // (jobs * 4)))
         parts = [range(i, min(i + size, len(documents))) for i in range(0, len(documents), size)]
         if self.cache:
             self.cache.load("markdown")  # once, before forking
@@ -217,7 +221,8 @@ class _Checker:
         _markdown_job = (self, documents)
         gc.freeze()  # the documents are shared with the forked workers: keep GC off their pages
         try:
-            with multiprocessing.get_context("fork").Pool(jobs, initializer=ignore_sigint) as pool:
+            with multiprocessing.get_context("fork").Pool(
+                    jobs, initializer=ignore_sigint, maxtasksperchild=MARKDOWN_BATCH) as pool:
                 for diagnostics, markdown, links, memos in pool.imap(_check_markdown, parts):
                     self.diagnostics += diagnostics
                     self.markdown.update(markdown)

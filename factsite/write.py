@@ -12,6 +12,7 @@ from __future__ import annotations
 import ctypes
 import errno
 import functools
+import hashlib
 import os
 import re
 import shutil
@@ -19,7 +20,7 @@ import sys
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable, Iterable, Iterator
 
 from .diagnostics import ContentError, Diagnostic
 
@@ -72,12 +73,18 @@ def staged(out: Path, static_dir: Path | None) -> Iterator[Path]:
         raise
 
 
-def write_file(root: Path, relative: str, content: str | bytes) -> None:
-    """Write one file of the site under ``root`` (a staging directory)."""
+def write_file(root: Path, relative: str, content: str | bytes | Iterable[str]) -> str:
+    """Write one file of the site under ``root`` (a staging directory); return the sha256 of
+    its bytes. ``content`` may come in pieces (a data file of the whole archive)."""
     target = os.path.join(root, relative)
     os.makedirs(os.path.dirname(target), exist_ok=True)
+    hasher = hashlib.sha256()
     with open(target, "wb") as file:
-        file.write(content.encode("utf-8") if isinstance(content, str) else content)
+        for piece in [content] if isinstance(content, (str, bytes)) else content:
+            data = piece.encode("utf-8") if isinstance(piece, str) else piece
+            hasher.update(data)
+            file.write(data)
+    return hasher.hexdigest()
 
 
 def count_files(out: Path) -> int:

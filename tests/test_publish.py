@@ -14,9 +14,10 @@ import pytest
 
 import build
 from factsite import pipeline, render
-from factsite.export import spreadsheet_safe
+from factsite.export import _json, _json_pieces, spreadsheet_safe
 from factsite.passages import SourceText, encode_fragment_text
 from tests.conftest import DEMO, FIXTURE, TEMPLATES, soup
+from tests.corpus import generate
 
 SITEMAP_NS = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
 
@@ -274,6 +275,25 @@ def test_claims_csv_has_one_row_per_claim(fixture_site):
     assert costs["claimants"] == "Ana Lima; City Press Office"
     assert costs["supports"] == "bridge-opens-2022"
     assert costs["date"] == "2021-03"
+
+
+@pytest.mark.parametrize("items", [[], [1], [{"a": [1, {"b": "x\ny", "c": {}}]}, "é", []]])
+def test_data_files_written_in_pieces_are_one_json_document(items):
+    """claims.json and claimreview.json are written a claim at a time (never the whole
+    archive as one value), in exactly the bytes of the whole document formatted at once."""
+    head = {"schema_version": 1, "site": {"title": "T", "ratings": []}}
+    assert "".join(_json_pieces(head, "claims", iter(items))) == _json({**head, "claims": items})
+
+
+def test_data_files_of_a_large_archive_are_formatted_as_one_document(tmp_path):
+    generate(tmp_path / "content", 120)
+    pipeline.build(tmp_path / "content", TEMPLATES, tmp_path / "site", jobs=1)
+    for name in ("claims.json", "claimreview.json"):
+        text = (tmp_path / "site" / name).read_text(encoding="utf-8")
+        assert _json(json.loads(text)) == text
+    rows = list(csv.reader(io.StringIO((tmp_path / "site" / "claims.csv").read_text())))
+    assert rows[0][0] == "id"
+    assert sorted(row[0] for row in rows[1:]) == [f"claim-{n:06}" for n in range(120)]
 
 
 @pytest.mark.parametrize("cell, safe", [
