@@ -23,8 +23,8 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import os
+import bisect
 import pickle
-import sys
 import tempfile
 from array import array
 from pathlib import Path
@@ -35,7 +35,7 @@ from markupsafe import Markup
 from . import model as m
 
 CACHE_DIR = ".factsite-cache"
-FORMAT = 2  # bump when the layout of the records changes
+FORMAT = 3  # bump when the layout of the records changes
 _PACKAGE = Path(__file__).resolve().parent
 
 ReadKey = tuple[str, str]  # (entity key, attribute)
@@ -140,20 +140,86 @@ def _describe(value: Any, out: list[str], memo: dict[int, tuple[Any, str]]) -> N
 # -- recording what a page read --------------------------------------------------
 
 
-class Recorder:
-    """Collects, per page, the entity fields and templates read while it rendered.
+def _attributes(cls: type) -> tuple[str, ...]:
+    """What templates may read of an entity: its fields, properties and methods."""
+    return tuple(sorted({f.name for f in dataclasses.fields(cls)}
+                        | {name for name in dir(cls) if not name.startswith("_")}))
 
-    Read keys are numbered in the order this recorder first saw them; each
-    value is taken down once (as its :func:`token`), as it was then. :meth:`new_keys` hands the
-    keys seen since its last call to whoever merges records from several
-    processes (see :meth:`BuildState.merge`), and forgets them: a render worker
-    keeps only the numbers.
+
+_KINDS = {"site": m.Site, "claim": m.Claim, "claimant": m.Claimant, "source": m.Source,
+          "topic": m.Topic, "rating": m.Rating, "page": m.Page, "passage": m.Passage}
+assert set(_KINDS.values()) == RECORDED
+ATTRIBUTES = {cls: _attributes(cls) for cls in RECORDED}
+_ATTRIBUTE_INDEX = {cls: {name: n for n, name in enumerate(names)}
+                    for cls, names in ATTRIBUTES.items()}
+_UNRECORDED = bytes(TOKEN)  # the token of a read number no page has read
+
+
+class ReadNumbers:
+    """The number of every read a page may record: each entity gets a run of numbers, one
+    per attribute of its kind (:data:`ATTRIBUTES`), the first time it is met.
+
+    So a read's number is the entity's first number plus the attribute's place, in
+    every process, with no table of reads: a forked render worker numbers its reads
+    itself, and the build state keeps one token per number in a bytearray (a table of
+    (entity, attribute) keys took ~450 MiB at 100,000 claims). Numbers last across
+    builds; an entity that is gone keeps its run (see :meth:`BuildState.assign`).
     """
 
     def __init__(self) -> None:
-        self.ids: dict[tuple[Any, str], int] = {}  # (entity object, attribute) → local id
-        self._fresh: list[tuple[int, ReadKey, bytes]] = []  # (local id, read key, token) not sent
-        self._entity_keys: dict[Any, str] = {}  # one key string per entity, shared by its reads
+        self.entities: list[str] = []  # entity keys, in the order they were numbered
+        self.bases = array("I")  # the first number of each
+        self.end = 0  # the next number to give
+        self._slots: dict[str, int] | None = None  # entity key → its place in ``entities``
+
+    def slots(self) -> dict[str, int]:
+        if self._slots is None:
+            self._slots = {key: n for n, key in enumerate(self.entities)}
+        return self._slots
+
+    def base(self, key: str) -> int:
+        """The first number of the entity ``key``, given now if it has none."""
+        slots = self.slots()
+        slot = slots.get(key)
+        if slot is None:
+            slot = slots[key] = len(self.entities)
+            self.entities.append(key)
+            self.bases.append(self.end)
+            self.end += len(ATTRIBUTES[_KINDS[key.split(":", 1)[0]]])
+        return self.bases[slot]
+
+    def of(self, key: str) -> range:
+        """The numbers of the entity ``key`` (none if it has none)."""
+        slot = self.slots().get(key)
+        if slot is None:
+            return range(0)
+        return range(self.bases[slot], self.bases[slot] + len(
+            ATTRIBUTES[_KINDS[key.split(":", 1)[0]]]))
+
+    def key(self, number: int) -> ReadKey:
+        """(entity key, attribute) of a number."""
+        slot = bisect.bisect_right(self.bases, number) - 1
+        key = self.entities[slot]
+        return key, ATTRIBUTES[_KINDS[key.split(":", 1)[0]]][number - self.bases[slot]]
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_slots": None}
+
+
+class Recorder:
+    """Collects, per page, the entity fields and templates read while it rendered.
+
+    Reads are numbered by ``numbers`` (:class:`ReadNumbers`); each value is taken
+    down once (as its :func:`token`), as it was then. :meth:`new_values` hands the
+    values of the numbers seen since its last call to whoever keeps them (see
+    :meth:`BuildState.take`), and forgets them.
+    """
+
+    def __init__(self, numbers: ReadNumbers | None = None) -> None:
+        self.numbers = numbers or ReadNumbers()
+        self._bases: dict[Any, int] = {}  # entity → its first number
+        self._seen: set[int] = set()  # numbers whose value was taken down
+        self._fresh: list[tuple[int, bytes]] = []  # (number, token) not handed over yet
         self._memo: dict[int, tuple[Any, str]] = {}
         self.reads: set[tuple[Any, str]] | None = None
         self.templates: set[str] | None = None
@@ -162,26 +228,31 @@ class Recorder:
         self.reads, self.templates = set(), set()
 
     def stop(self) -> tuple[array, tuple[str, ...]]:
-        """The local ids of what the page read, and the names of the templates it loaded."""
-        ids = array("I")
-        known = self.ids
-        for read in self.reads:
-            number = known.get(read)
-            if number is None:
-                entity, attribute = read
-                number = known[read] = len(known)
-                key = self._entity_keys.get(entity)
-                if key is None:
-                    key = self._entity_keys[entity] = entity_key(entity)
-                self._fresh.append((number, (key, attribute),
-                                    token(getattr(entity, attribute), self._memo)))
-            ids.append(number)
+        """The numbers of what the page read, and the names of the templates it loaded.
+
+        A read of a name that is not an attribute of the entity's kind is not
+        recorded: it has no value while factsite's code stays the same.
+        """
+        numbers = array("I")
+        bases, seen = self._bases, self._seen
+        for entity, attribute in self.reads:
+            place = _ATTRIBUTE_INDEX[type(entity)].get(attribute)
+            if place is None:
+                continue
+            base = bases.get(entity)
+            if base is None:
+                base = bases[entity] = self.numbers.base(entity_key(entity))
+            number = base + place
+            if number not in seen:
+                seen.add(number)
+                self._fresh.append((number, token(getattr(entity, attribute), self._memo)))
+            numbers.append(number)
         templates = tuple(sorted(self.templates))
         self.reads = self.templates = None
-        return ids, templates
+        return numbers, templates
 
-    def new_keys(self) -> list[tuple[int, ReadKey, bytes]]:
-        """(local id, read key, token) of every key first seen since the last call."""
+    def new_values(self) -> list[tuple[int, bytes]]:
+        """(number, token) of every read first seen since the last call."""
         fresh, self._fresh = self._fresh, []
         return fresh
 
@@ -192,7 +263,7 @@ class PageRecord:
 
     made_from: bytes  # fingerprint of the template name, URL and context of its Page
     templates: tuple[str, ...]
-    reads: array  # ids into BuildState.keys
+    reads: array  # read numbers (BuildState.numbers)
     output: str  # digest of the bytes written (empty: not written yet)
     indexed: bool = False  # an HTML page marked for the search index (data-pagefind-body)
 
@@ -210,79 +281,63 @@ class BuildState:
     # deleted directories are reused).
     output: tuple[int, ...] = ()
     summary: dict[str, Any] = dataclasses.field(default_factory=dict)  # claims, pages, files, warnings
-    keys: list[ReadKey] = dataclasses.field(default_factory=list)
-    # The token of each key's value, TOKEN bytes each: 282,000 keys at 10,000 claims
-    # (values held as objects took ~40 MiB).
+    numbers: ReadNumbers = dataclasses.field(default_factory=ReadNumbers)
+    # The token of each read number's value, TOKEN bytes each (zeros: not recorded).
     values: bytearray = dataclasses.field(default_factory=bytearray)
     templates: dict[str, bytes] = dataclasses.field(default_factory=dict)  # name → digest
     theme: bytes = b""  # translations, factsite's code: a change re-renders everything
     pages: dict[str, PageRecord] = dataclasses.field(default_factory=dict)
 
+    def key(self, number: int) -> ReadKey:
+        return self.numbers.key(number)
+
     def changed_reads(self, site: m.Site) -> set[int]:
-        """Ids of the recorded reads whose value differs in ``site`` (or is gone)."""
-        return self.changed(range(len(self.keys)), _entities(site))
+        """Numbers of the recorded reads whose value differs in ``site`` (or is gone)."""
+        return self.changed(range(self.numbers.end), _entities(site))
 
     def changed(self, numbers: Iterable[int], entities: dict[str, Any]) -> set[int]:
-        """Of the reads ``numbers``, those whose value differs in ``entities`` (by key; one
-        missing is gone), taking down the new values."""
+        """Of the reads ``numbers``, those recorded whose value differs in ``entities`` (by
+        key; one missing is gone), taking down the new values."""
         memo: dict[int, tuple[Any, str]] = {}
         changed = set()
-        values, keys = self.values, self.keys
+        values, bases, keys = self.values, self.numbers.bases, self.numbers.entities
+        slot, start, stop, entity, names = -1, 0, 0, None, ()
         for number in numbers:
-            key, attribute = keys[number]
-            entity = entities.get(key)
+            at = number * TOKEN
+            before = values[at:at + TOKEN]
+            if len(before) < TOKEN or before == _UNRECORDED:
+                continue
+            if not start <= number < stop:  # another entity's run (numbers mostly ascend)
+                slot = bisect.bisect_right(bases, number) - 1
+                key = keys[slot]
+                names = ATTRIBUTES[_KINDS[key.split(":", 1)[0]]]
+                start, stop, entity = bases[slot], bases[slot] + len(names), entities.get(key)
+            attribute = names[number - start]
             value = _GONE if entity is None else getattr(entity, attribute, _GONE)
             now = _GONE_TOKEN if value is _GONE else token(value, memo)
-            at = number * TOKEN
-            if values[at:at + TOKEN] != now:
+            if before != now:
                 changed.add(number)
                 values[at:at + TOKEN] = now
         return changed
 
-    def merge(self, local_ids: dict[int, int], fresh: Iterable[tuple[int, ReadKey, bytes]]) -> None:
-        """Take in a recorder's new keys, noting in ``local_ids`` which of ours each became."""
-        index = self._index()
-        for local, key, value in fresh:
-            number = index.get(key)
-            if number is None:  # its strings shared with every other read of the entity
-                key = (sys.intern(key[0]), sys.intern(key[1]))
-                number = index[key] = len(self.keys)
-                self.keys.append(key)
-                self.values += value
-            else:
-                self.values[number * TOKEN:(number + 1) * TOKEN] = value
-            local_ids[local] = number
+    def take(self, fresh: Iterable[tuple[int, bytes]]) -> None:
+        """Keep the values a recorder took down (:meth:`Recorder.new_values`)."""
+        values = self.values
+        if len(values) < self.numbers.end * TOKEN:
+            values.extend(bytes(self.numbers.end * TOKEN - len(values)))
+        for number, value in fresh:
+            values[number * TOKEN:(number + 1) * TOKEN] = value
 
-    def merged(self) -> None:
-        """All records are in: drop the lookup table of :meth:`merge` (the next merge
-        makes it again)."""
-        self.__dict__.pop("_index_cache", None)
-
-    def _index(self) -> dict[ReadKey, int]:
-        index = self.__dict__.get("_index_cache")
-        if index is None or len(index) != len(self.keys):
-            index = self.__dict__["_index_cache"] = {k: i for i, k in enumerate(self.keys)}
-        return index
-
-    def compact(self) -> None:
-        """Drop keys no page reads any more, once they are most of the table."""
-        used = set()
-        for record in self.pages.values():
-            used.update(record.reads)
-        if len(used) * 2 >= len(self.keys):
-            return
-        renumber = {old: new for new, old in enumerate(sorted(used))}
-        self.keys = [self.keys[old] for old in sorted(used)]
-        self.values = bytearray().join(self.values[old * TOKEN:(old + 1) * TOKEN]
-                                       for old in sorted(used))
-        for record in self.pages.values():
-            record.reads = array("I", (renumber[i] for i in record.reads))
-        self.__dict__.pop("_index_cache", None)
-
-    def __getstate__(self) -> dict[str, Any]:
-        state = dict(self.__dict__)
-        state.pop("_index_cache", None)
-        return state
+    def assign(self, site: m.Site) -> None:
+        """Number every entity of ``site`` now (render workers, forked next, must all number
+        alike). When most numbered entities are gone, start the numbering afresh: the
+        pages the last build recorded are then all rendered again."""
+        entities = _entities(site)
+        if len(self.numbers.entities) > 2 * len(entities):
+            self.numbers, self.values, self.pages = ReadNumbers(), bytearray(), {}
+        for key in entities:
+            self.numbers.base(key)
+        self.take(())
 
 
 _GONE = ("gone",)  # the value of a read whose entity or attribute no longer exists
@@ -457,12 +512,11 @@ class Cache:
         return BuildState(**{**body, **head})
 
     def save_state(self, out: Path, state: BuildState) -> None:
-        state.compact()
         head = {"inputs": state.inputs, "output": state.output, "summary": state.summary}
         name = self._state_name(out)
         if self.resident:
             self._states[name] = state
-        self._write(f"{name}.pickle", {**state.__getstate__(), **head})
+        self._write(f"{name}.pickle", {**vars(state), **head})
         self._write(f"{name}.head.pickle", head)  # written last: it vouches for the body
 
     # other records, by file name (the dev server's search bundles)

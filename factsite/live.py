@@ -41,7 +41,6 @@ import sys
 import threading
 import time
 import traceback
-from array import array
 from collections import defaultdict
 from dataclasses import replace
 from pathlib import Path
@@ -98,11 +97,8 @@ class LiveSite:
         self.writers: list[tuple[Any, int]] = []  # (process, generation)
         self.renderer: Renderer | None = None
         self.recorder = Recorder()
-        self.local_ids: dict[int, int] = {}
-        self.readers: dict[int, set[str]] = defaultdict(set)  # read id → pages
+        self.readers: dict[int, set[str]] = defaultdict(set)  # read number → pages
         self.users: dict[str, set[str]] = defaultdict(set)  # template → pages
-        self.keys_of: dict[str, list[int]] = defaultdict(list)  # entity key → read ids
-        self.known_keys = 0
         self.position: dict[str, int] = {}  # page path → index in the plan
         self.static: list[str] = []  # the static files the last save changed
 
@@ -149,9 +145,6 @@ class LiveSite:
                 self.readers[number].add(path)
             for name in record.templates:
                 self.users[name].add(path)
-        self.keys_of.clear()
-        self.known_keys = 0
-        self._index_keys()
         self.dirty.clear()
         _settle()
 
@@ -163,15 +156,9 @@ class LiveSite:
         self.entities = {(kind, e.id): e for kind, group in (
             ("claim", site.claims), ("claimant", site.claimants), ("source", site.sources),
             ("page", site.pages)) for e in group}
-        self.recorder = self.renderer.recorder = self.renderer.env.recorder = Recorder()
-        self.local_ids = {}
+        self.recorder = self.renderer.recorder = self.renderer.env.recorder = Recorder(
+            self.state.numbers)
         self.renderer.env.globals["site"] = model.site
-
-    def _index_keys(self) -> None:
-        keys = self.state.keys
-        for number in range(self.known_keys, len(keys)):
-            self.keys_of[keys[number][0]].append(number)
-        self.known_keys = len(keys)
 
     # -- a save ----------------------------------------------------------------------------
 
@@ -335,7 +322,7 @@ class LiveSite:
     def _changed_pages(self, touched: dict[str, Any], replanned: set[str]) -> set[str]:
         """Pages that read a value of ``touched`` entities that changed, or whose own data changed."""
         pages: set[str] = set()
-        numbers = [number for key in touched for number in self.keys_of.get(key, ())]
+        numbers = [number for key in touched for number in self.state.numbers.of(key)]
         for number in self.state.changed(numbers, touched):
             pages |= self.readers.get(number, set())
         for path in replanned:
@@ -412,10 +399,9 @@ class LiveSite:
             except ContentError as error:
                 problems += error.diagnostics
                 continue
-            state.merge(self.local_ids, self.recorder.new_keys())
+            state.take(self.recorder.new_values())
             data = text.encode("utf-8")
-            record = PageRecord(made_from(page), templates,
-                                array("I", (self.local_ids[i] for i in ids)),
+            record = PageRecord(made_from(page), templates, ids,
                                 hashlib.sha256(data).hexdigest(), b"data-pagefind-body" in data)
             self._forget(path)
             state.pages[path] = record
@@ -427,7 +413,6 @@ class LiveSite:
                 self.fresh[path] = (self.generation, data)
             self.dirty.discard(path)
             rendered.append(path)
-        self._index_keys()
         return rendered, _once_each(problems)
 
     def page_path(self, url_path: str) -> str | None:

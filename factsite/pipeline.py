@@ -191,6 +191,7 @@ def build(content_dir: Path, templates_dir: Path, out_dir: Path, *, strict: bool
     if state.theme != theme or not _wrote(out_dir, state):
         state = BuildState()
     changed_reads = state.changed_reads(site) if state.pages else set()
+    state.assign(site)
     changed_templates = {name for name, value in state.templates.items()
                          if templates.get(name) != value}
     records: dict[str, PageRecord | None] = {}  # None: rendered by this build

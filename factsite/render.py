@@ -13,7 +13,6 @@ that spawn.
 from __future__ import annotations
 
 import gc
-from array import array
 import multiprocessing
 import os
 import signal
@@ -29,7 +28,7 @@ import jinja2
 from markupsafe import Markup
 
 from . import export
-from .cache import RECORDED, BuildState, Recorder, fingerprint
+from .cache import RECORDED, BuildState, ReadNumbers, Recorder, fingerprint
 from .diagnostics import ContentError, Diagnostic
 from .i18n import MissingTranslation, Translations
 from .markdown import Prose, UnplacedProse
@@ -323,7 +322,7 @@ class Rendered:
 
     path: str  # site-relative
     digest: str  # sha256 of the bytes written
-    reads: Sequence[int] = ()  # recorded: what it read (ids into the BuildState's keys)
+    reads: Sequence[int] = ()  # recorded: what it read (the BuildState's read numbers)
     templates: tuple[str, ...] = ()  # recorded: the templates it loaded
     indexed: bool = False  # marked for the search index (search.py indexes only those pages)
     made_from: bytes = b""  # recorded: the fingerprint of its template, URL and context
@@ -343,7 +342,7 @@ def render_pages(site: Site, templates_dir: Path, pages: Sequence[Page], staging
     ``plan(site)`` (entities pickle only as part of their site). A worker renders
     ``batch`` chunks of :data:`CHUNK` pages (default :data:`BATCH`), then a fresh one
     takes over. With a ``state`` (the build cache's), what each page read is
-    recorded into it.
+    recorded into it (its entities numbered first).
     """
     Translations.load(Path(templates_dir) / "i18n", site.language)  # broken: stop before forking
     # Data files first: making one holds the whole archive as JSON or CSV at once, which
@@ -354,7 +353,10 @@ def render_pages(site: Site, templates_dir: Path, pages: Sequence[Page], staging
     jobs = jobs or (os.cpu_count() or 1 if total >= 4 * CHUNK else 1)
     chunks = [indexes[start:start + CHUNK] for start in range(0, total, CHUNK)]
     inherited = jobs == 1 or start_method == "fork"
-    job = (site, Path(templates_dir), pages if inherited else None, Path(staging), state is not None)
+    numbers = state and state.numbers
+    if state is not None:
+        state.assign(site)  # before forking: every worker numbers reads alike
+    job = (site, Path(templates_dir), pages if inherited else None, Path(staging), numbers)
     batch = batch or BATCH
     if jobs == 1:
         _start_worker(*job)
@@ -366,11 +368,11 @@ def render_pages(site: Site, templates_dir: Path, pages: Sequence[Page], staging
         if start_method == "fork":  # set up once here: each forked worker inherits it
             _start_worker(*job)
             _worker[0].preload({page.template for page in pages if page.template})
-            job = (None, None, None, None, state is not None)
+            job = (None, None, None, None, numbers)
         gc.freeze()  # what exists now is shared with the forked workers: keep GC off its pages
         try:
             with multiprocessing.get_context(start_method).Pool(
-                    jobs, initializer=_start_worker, initargs=(*job, True, batch),
+                    jobs, initializer=_start_worker, initargs=(*job, True),
                     maxtasksperchild=batch) as pool:
                 results = _collect(pool.imap(_render_chunk, chunks), progress, total, state)
         finally:
@@ -386,22 +388,16 @@ def render_pages(site: Site, templates_dir: Path, pages: Sequence[Page], staging
 
 def _collect(results, progress: Callable[[int, int], None] | None, total: int,  # noqa: ANN001
              state: BuildState | None) -> list[tuple[list[Rendered], list[Diagnostic]]]:
-    """The chunks' results in order; recorded reads turned into ids of ``state``."""
+    """The chunks' results in order; the values of recorded reads kept in ``state``."""
     collected = []
     done = 0
-    local_ids: dict[bytes, dict[int, int]] = {}  # worker → its recorder's ids → the state's
-    for written, problems, worker, fresh, last in results:
+    for written, problems, fresh in results:
         if state is not None:
-            ids = local_ids.pop(worker, {}) if last else local_ids.setdefault(worker, {})
-            state.merge(ids, fresh)
-            written = [replace(page, reads=array("I", map(ids.__getitem__, page.reads)))
-                       for page in written]
+            state.take(fresh)
         collected.append((written, problems))
         done += len(written) + len(problems)
         if progress:
             progress(min(done, total), total)
-    if state is not None:
-        state.merged()
     return collected
 
 
@@ -417,44 +413,36 @@ def _once_each(problems: list[Diagnostic]) -> list[Diagnostic]:
 
 
 _worker: tuple[Renderer, Sequence[Page], Path] | None = None
-# In a pool's worker: who it is (for the parent's table of its recorder's ids), the chunks
-# it renders before it exits, and the chunks it has rendered.
-_identity: tuple[bytes, int, int] = (b"", 0, 0)
 
 
 def _start_worker(site: Site | None, templates_dir: Path | None, pages: Sequence[Page] | None,
-                  staging: Path | None, record: bool = False, in_pool: bool = False,
-                  batch: int = 0) -> None:
+                  staging: Path | None, numbers: ReadNumbers | None = None,
+                  in_pool: bool = False) -> None:
     """Set up this process to render (``pages`` None: plan them), or forget the job (all None).
 
-    A forked worker given no site renders with the one its parent set up, with a
-    recorder of its own. A worker ignores Ctrl-C: the parent gets it, stops the pool
-    and removes the staging.
+    With ``numbers`` (the build state's), what each page reads is recorded. A forked
+    worker given no site renders with the one its parent set up, with a recorder of
+    its own. A worker ignores Ctrl-C: the parent gets it, stops the pool and removes
+    the staging.
     """
-    global _worker, _identity
+    global _worker
+    recorder = None if numbers is None else Recorder(numbers)
     if in_pool:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
-        _identity = (os.urandom(8), batch, 0)
         if site is None:  # forked: the parent's renderer, site and plan
             renderer = _worker[0]
-            renderer.recorder = renderer.env.recorder = Recorder() if record else None
+            renderer.recorder = renderer.env.recorder = recorder
             return
     _worker = None if site is None else (
-        Renderer(templates_dir, site, Recorder() if record else None),
-        plan(site) if pages is None else pages, staging)
+        Renderer(templates_dir, site, recorder), plan(site) if pages is None else pages, staging)
 
 
-def _render_chunk(indexes: Sequence[int]) -> tuple[list[Rendered], list[Diagnostic], bytes,
-                                                   list, bool]:
+def _render_chunk(indexes: Sequence[int]) -> tuple[list[Rendered], list[Diagnostic], list]:
     """Render and write the pages at ``indexes``; a template error skips its page.
 
-    Also returns who rendered them, the read keys its recorder saw first in this
-    chunk, which the parent numbers for the build cache, and whether it was this
-    worker's last chunk (the parent then forgets its numbers).
+    Also returns the values of the reads its recorder saw first in this chunk, for
+    the build cache.
     """
-    global _identity
-    worker, batch, done = _identity
-    _identity = (worker, batch, done + 1)
     renderer, pages, staging = _worker
     written, problems = [], []
     for index in indexes:
@@ -472,5 +460,5 @@ def _render_chunk(indexes: Sequence[int]) -> tuple[list[Rendered], list[Diagnost
         written.append(Rendered(page.path, write_file(staging, page.path, data), reads, templates,
                                 b"data-pagefind-body" in data,
                                 made_from(page) if recorded else b""))
-    fresh = renderer.recorder.new_keys() if renderer.recorder else []
-    return written, problems, worker, fresh, done + 1 == batch
+    fresh = renderer.recorder.new_values() if renderer.recorder else []
+    return written, problems, fresh

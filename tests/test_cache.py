@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 
 from factsite import pipeline, search
-from factsite.cache import CACHE_DIR
+from factsite.cache import CACHE_DIR, Cache
 from factsite.diagnostics import ContentError
 from tests.conftest import TEMPLATES
+from tests.corpus import generate
 from tests.test_build import every_file
 
 
@@ -137,4 +138,26 @@ def test_damaged_cache_is_ignored(tmp_path, content):
         file.write_bytes(b"not a pickle")
     result = pipeline.build(content, TEMPLATES, out)
     assert result.rendered == result.pages
+    assert every_file(out) == cold(content, TEMPLATES, tmp_path / "cold")
+
+
+def test_reads_keep_their_numbers_until_most_numbered_entities_are_gone(tmp_path):
+    """An entity's reads are numbered once (so forked workers number reads alike, without a
+    table of them) and keep their numbers in later builds; when most numbered entities are
+    gone, the numbering starts afresh and every page is rendered again."""
+    content, out = tmp_path / "content", tmp_path / "site"
+    generate(content, 60)
+    pipeline.build(content, TEMPLATES, out)
+    first = Cache.beside(out).state(out).numbers
+    shutil.rmtree(content)
+    generate(content, 50)  # the same ids, fewer of them
+    pipeline.build(content, TEMPLATES, out)
+    assert Cache.beside(out).state(out).numbers.entities == first.entities
+    shutil.rmtree(content)
+    generate(content, 6)
+    result = pipeline.build(content, TEMPLATES, out)
+    third = Cache.beside(out).state(out).numbers
+    assert result.rendered == result.pages
+    assert "claim:claim-000005" in third.entities
+    assert len(third.entities) * 2 < len(first.entities)
     assert every_file(out) == cold(content, TEMPLATES, tmp_path / "cold")

@@ -63,7 +63,7 @@ def test_workers_forked_per_batch_render_and_record_what_one_process_does(archiv
         written = render_pages(site, TEMPLATES, pages, tmp_path / str(jobs), jobs=jobs,
                                batch=batch, state=state)
         recorded[jobs] = {page.path: (page.digest, page.templates,
-                                      sorted(state.keys[n] for n in page.reads))
+                                      sorted(state.key(n) for n in page.reads))
                           for page in written}
     assert len(pages) > 4 * CHUNK
     assert every_file(tmp_path / "1") == every_file(tmp_path / "2")
