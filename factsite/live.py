@@ -53,8 +53,8 @@ from .diagnostics import ContentError, Diagnostic, errors, format_text
 from .load import COLLECTIONS, EDITOR_LEFTOVERS, Document, load_content, load_one
 from .pipeline import BuildResult, Model
 from .search import SHARD_PAGES
-from .render import Renderer, _once_each, made_from
-from .validate import dead_links, known_ids, new_entity, recheck, unused
+from .render import Renderer, _once_each, made_from, plan_sections
+from .validate import dead_links, known_ids, new_entity, patch_claims, recheck, unused
 from .write import MARKER, link_file, staged, write_file
 
 # Fields whose change alters what an entity refers to, or where it is listed: such a save
@@ -81,9 +81,11 @@ class Saved:
 
 class LiveSite:
     def __init__(self, content: Path, templates: Path, out: Path, cache: Cache, *,
-                 strict: bool = False, base_url: str | None = None):
+                 strict: bool = False, base_url: str | None = None,
+                 shard_pages: int | None = None):
         self.content, self.templates, self.out = Path(content), Path(templates), Path(out)
         self.cache, self.strict, self.base_url = cache, strict, base_url
+        self.shard_pages = shard_pages  # the search index's shard size (default SHARD_PAGES)
         self.model: Model | None = None
         self.state: BuildState | None = None
         self.documents: dict[str, Document] = {}  # path → document, as last read
@@ -101,6 +103,10 @@ class LiveSite:
         self.users: dict[str, set[str]] = defaultdict(set)  # template → pages
         self.position: dict[str, int] = {}  # page path → index in the plan
         self.static: list[str] = []  # the static files the last save changed
+        self.saved: set[str] = set()  # the pages of the entries a save edited: rendered early
+        # False once a save patched the model and then found it must check everything:
+        # until a whole check succeeds, the model is not one to patch
+        self.trusted = True
 
     # -- whole builds --------------------------------------------------------------------
 
@@ -126,7 +132,7 @@ class LiveSite:
         with self._writing():
             result = pipeline.build(self.content, self.templates, self.out, strict=self.strict,
                                     base_url=self.base_url, cache=self.cache, index=index,
-                                    model=model)
+                                    shard_pages=self.shard_pages, model=model)
         self._adopt(model, self.cache.state(self.out))
         self.cache.forget(self._bundles)  # the build's state has the index's bundles
         with self.fresh_lock:
@@ -135,7 +141,7 @@ class LiveSite:
 
     def _adopt(self, model: Model, state: BuildState) -> None:
         """Keep ``model`` and the state of the build that wrote site/ from it."""
-        self.model, self.state = model, state
+        self.model, self.state, self.trusted = model, state, True
         self.renderer = Renderer(self.templates, model.site, self.recorder)
         self._site_changed(model)
         self.readers.clear()
@@ -168,6 +174,7 @@ class LiveSite:
         started = time.perf_counter()
         content, templates, static = self._sort(paths)
         self.static = sorted(static)
+        self.saved = set()
         if static:
             self._copy_static(static)
         if self.model is None or any(name.startswith("i18n/") for name in templates):
@@ -239,18 +246,30 @@ class LiveSite:
             else:
                 self.documents[str(file)] = document
             self.edited.add(str(file))
-        if not (self.edited and self._patch()):
+        if self.edited and self.trusted and self._patch_in_place():
+            if self.strict and self.model.warnings:
+                raise ContentError(self.model.warnings)
+        else:
             self._reassemble()
+
+    def _patch_in_place(self) -> bool:
+        """Take the edits into the model in place when they allow it: text alone, or claims
+        (with text edited in other files). False: the whole site must be checked again."""
+        if self._patch(set(self.edited)):
+            return True
+        claims = {path for path in self.edited if _kind(self.content, Path(path)) == "claim"}
+        others = self.edited - claims
+        return bool(claims) and (not others or self._patch(others)) and self._restructure(claims)
 
     # -- the fast path: text edited in place -------------------------------------------------
 
-    def _patch(self) -> bool:
-        """Update the model in place when every edited document changed only text;
-        False (nothing changed) when one of them needs the whole site checked again."""
+    def _patch(self, paths: set[str]) -> bool:
+        """Update the model in place when every document edited at ``paths`` changed only
+        text; False (nothing changed) when one of them needs the whole site checked again."""
         model = self.model
         parsed = model.checked.parsed
         found = []
-        for path in self.edited:
+        for path in paths:
             document = self.documents.get(path)
             if (document is None or document.failed or path in self.problems
                     or document.kind not in STRUCTURE or document.id not in parsed[document.kind]):
@@ -271,10 +290,8 @@ class LiveSite:
             model.site, model.checked, [self._find(d.kind, d.id) for d, _ in found
                                         if d.kind in ("claim", "claimant", "source")])))
         model.warnings = warnings
-        self.edited.clear()
+        self.edited -= paths
         self.dirty |= self._changed_pages(touched, replanned)
-        if self.strict and warnings:
-            raise ContentError(warnings)
         return True
 
     def _apply(self, document: Document, checked: Any, touched: dict[str, Any],
@@ -299,7 +316,7 @@ class LiveSite:
             claims = list(entity.claims if kind == "claimant" else
                           entity.cited_by if kind == "source" else ())
         m.link(entity, **fields)
-        _forget_computed(entity)
+        m.forget_computed(entity)
         touched[entity_key(entity)] = entity
         if kind == "claimant":
             site.__dict__.pop("busiest_claimants", None)
@@ -309,8 +326,10 @@ class LiveSite:
                 touched[entity_key(passage)] = passage
             path = f"{claim.url}index.html"
             page = model.pages[self.position[path]]
-            model.pages[self.position[path]] = replace(
-                page, context={**page.context, "jsonld": export.claim_jsonld(claim, site)})
+            page = replace(page, context={**page.context,
+                                          "jsonld": export.claim_jsonld(claim, site)})
+            model.pages[self.position[path]] = page
+            model.sections[("claim", claim.id)] = [page]
             replanned.add(path)
         if kind == "source":
             for passage in entity.citations:
@@ -332,6 +351,131 @@ class LiveSite:
                 pages.add(path)
         return pages
 
+    # -- the middle path: claims added, deleted or changed in what they refer to ---------------
+
+    def _restructure(self, paths: set[str]) -> bool:
+        """Patch the site for claims added, deleted, renamed or changed in what they refer
+        to, when nothing else changed: each is checked alone (against the others as they
+        were), the entities they referred to and refer to are patched, the sections of the
+        plan showing them are planned again, and the reads of those entities alone are
+        compared. False (nothing changed) when the save needs the whole site checked again:
+        an error, another kind of file, a deleted claim that others still refer to.
+        (A link in Markdown to a page that went, a topic's say, is found after the patch:
+        then the whole site is checked.)"""
+        model = self.model
+        parsed = model.checked.parsed["claim"]
+        documents: dict[str, Document | None] = {}  # claim id → its document, None: deleted
+        for path in paths:
+            document = self.documents.get(path)
+            if path in self.problems or _kind(self.content, Path(path)) != "claim":
+                return False
+            if document is None:
+                stem = Path(path).stem
+                if stem not in parsed or parsed[stem][0].path != path or stem in documents:
+                    return False
+                documents[stem] = None
+            elif document.failed or documents.get(document.id) is not None:
+                return False
+            else:
+                documents[document.id] = document
+        ids = {**self.ids, "claim": (self.ids["claim"] | {i for i, d in documents.items() if d})
+               - {i for i, d in documents.items() if d is None}}
+        checks = {}
+        for claim_id, document in documents.items():
+            if document is None:
+                claim = self._find("claim", claim_id)
+                if any(other.id not in documents
+                       for other in (*claim.disputed_by, *claim.supported_by)):
+                    return False  # a claim still disputes it: the error comes from check
+                continue
+            checked, diagnostics = recheck(model.checked, document, self.cache, ids)
+            if errors(diagnostics) or not checked.parsed:
+                return False
+            checks[claim_id] = (checked, diagnostics)
+        self.trusted = False  # from here on the model changes
+        self._take_checked(documents, checks)
+        entries = {i: checks[i][0].parsed["claim"][i] if i in checks else None for i in documents}
+        touched = patch_claims(model.site, model.checked, entries)
+        for claim_id, entry in entries.items():
+            if entry is None:
+                del self.entities[("claim", claim_id)]
+            else:
+                self.entities[("claim", claim_id)] = touched[f"claim:{claim_id}"]
+        self.ids = ids
+        replanned = self._plan_again(touched)
+        if dead_links(model.checked.links, self.produced):
+            self._reassemble()  # it words the errors as `build` does
+            return True
+        self._warnings(paths, checks, touched)
+        self.edited -= paths
+        self.dirty |= self._changed_pages(touched, replanned)
+        self.saved = {f"{m.entry_url('claim', i)}index.html"
+                      for i, entry in entries.items() if entry is not None}
+        self.trusted = True
+        return True
+
+    def _take_checked(self, documents: dict[str, Document | None],
+                      checks: dict[str, tuple[Any, list[Diagnostic]]]) -> None:
+        """Put what the rules computed for these claims into the checked documents, in place
+        of what they held for the claims' files before."""
+        checked = self.model.checked
+        parsed = checked.parsed["claim"]
+        paths = set()
+        for claim_id in documents:
+            before = parsed.pop(claim_id, None)
+            if before is not None:
+                document, claim = before
+                paths.add(document.path)
+                for index in range(len(claim.passages)):
+                    checked.anchors.pop((claim_id, index), None)
+                checked.markdown.pop((document.path, ("analysis",)), None)
+                for index in range(len(claim.updates)):
+                    checked.markdown.pop((document.path, ("updates", index, "note")), None)
+        links = [link for link in checked.links if link.path not in paths]
+        for claim_id, (found, _) in checks.items():
+            parsed[claim_id] = found.parsed["claim"][claim_id]
+            checked.anchors.update(found.anchors)
+            checked.markdown.update(found.markdown)
+            links += found.links
+        checked.links[:] = links
+
+    def _plan_again(self, touched: dict[str, Any]) -> set[str]:
+        """Plan again the sections showing the ``touched`` entities (and the listings of every
+        claim, the sitemap, the data files); return the paths of the pages planned again.
+        Pages that are no longer planned are gone."""
+        model = self.model
+        drop = {("home",), ("timeline",), ("months",), ("topics",), ("corrections",)}
+        drop |= {tuple(key.split(":", 1)) for key, entity in touched.items()
+                 if type(entity) in (m.Claim, m.Claimant, m.Source, m.Topic, m.Rating)
+                 or entity is None and key.startswith("claim:")}
+        keep = {key: pages for key, pages in model.sections.items() if key not in drop}
+        sections = plan_sections(model.site, keep)
+        before = {page.path: page for page in model.pages}
+        model.sections = sections
+        model.pages = [page for pages in sections.values() for page in pages]
+        self.position = {page.path: n for n, page in enumerate(model.pages)}
+        self.produced = {u for page in model.pages for u in (page.url, page.path)}
+        self._gone(before.keys() - self.position.keys())
+        # A page equal to the one planned before (the same objects) was made from the same:
+        # its fingerprint need not be worked out again (most months, listings' first pages)
+        return {page.path for key, pages in sections.items() if pages is not keep.get(key)
+                for page in pages if page.produce is None and before.get(page.path) != page}
+
+    def _warnings(self, paths: set[str], checks: dict[str, tuple[Any, list[Diagnostic]]],
+                  touched: dict[str, Any]) -> None:
+        """The warnings, with those of the claims saved and of the claimants and sources
+        they referred to or refer to worked out again."""
+        model = self.model
+        parsed = model.checked.parsed
+        entities = [e for e in touched.values() if type(e) in (m.Claimant, m.Source)]
+        entities += [touched[f"claim:{i}"] for i in checks]
+        paths = paths | {parsed["claimant" if type(e) is m.Claimant else "source"][e.id][0].path
+                         for e in entities if type(e) is not m.Claim}
+        model.warnings = tuple(sorted(
+            [w for w in model.warnings if w.path not in paths]
+            + [d for _, diagnostics in checks.values() for d in diagnostics]
+            + unused(model.site, model.checked, entities)))
+
     # -- the slow path: check and assemble again, from memory --------------------------------
 
     def _reassemble(self) -> None:
@@ -350,6 +494,7 @@ class LiveSite:
                                     documents=(documents, problems))
         self.cache.save_memos()
         self.edited.clear()
+        self.trusted = True
         state = self.state
         self.model = model
         self._site_changed(model)
@@ -358,10 +503,7 @@ class LiveSite:
         for number in changed:
             dirty |= self.readers.get(number, set())
         planned = {page.path for page in model.pages}
-        for gone in set(state.pages) - planned:
-            self._forget(gone)
-            with self.fresh_lock:
-                self.fresh.pop(gone, None)
+        self._gone(set(state.pages) - planned)
         for page in model.pages:
             record = state.pages.get(page.path)
             if page.produce is None and (record is None or record.made_from != made_from(page)):
@@ -370,6 +512,15 @@ class LiveSite:
         _settle()
         if self.strict and model.warnings:
             raise ContentError(model.warnings)
+
+    def _gone(self, paths: Iterable[str]) -> None:
+        """Pages no longer planned: answered 404 at once, though site/ holds them until
+        the next writer is done."""
+        with self.fresh_lock:
+            for path in paths:
+                self._forget(path)
+                self.dirty.discard(path)
+                self.fresh[path] = (self.generation, None)
 
     def _forget(self, path: str) -> None:
         record = self.state.pages.pop(path, None)
@@ -572,10 +723,4 @@ def _under(raw: str, root: Path) -> Path | None:
             continue
     return None
 
-
-def _forget_computed(entity: Any) -> None:
-    """Drop an entity's cached properties: they were worked out from its old fields."""
-    names = {f.name for f in dataclasses.fields(entity)}
-    for name in [name for name in entity.__dict__ if name not in names]:
-        del entity.__dict__[name]
 

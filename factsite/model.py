@@ -539,6 +539,14 @@ def link(obj: Any, **references: Any) -> None:
         object.__setattr__(obj, name, value)
 
 
+def forget_computed(entity: Any) -> None:
+    """Drop an entity's cached properties: they were worked out from fields that changed
+    (the dev server patches entities in place)."""
+    names = {f.name for f in fields(entity)}
+    for name in [name for name in entity.__dict__ if name not in names]:
+        del entity.__dict__[name]
+
+
 @dataclass(frozen=True)
 class Pagination:
     """One page of a listing: the items it shows and the way to the listing's other pages.

@@ -24,7 +24,7 @@ from .write import MARKER, check_output_dir, count_files, link_file, staged
 if TYPE_CHECKING:
     from .load import Document
     from .model import Site
-    from .render import Page
+    from .render import Page, Section
     from .validate import Checked
 
 
@@ -78,6 +78,7 @@ class Model:
     site: Site
     pages: list[Page]
     warnings: tuple[Diagnostic, ...]
+    sections: dict[Section, list[Page]]  # the plan by section: the dev server plans again a few
 
 
 def load_model(content_dir: Path, base_url: str | None, lap: Callable[[str], None] = lambda _: None,
@@ -111,7 +112,7 @@ def _load_model(content_dir: Path, base_url: str | None, lap: Callable[[str], No
                 cache: Cache | None, jobs: int | None,
                 documents: tuple[list[Document], list[Diagnostic]] | None) -> Model:
     from .load import load_content
-    from .render import plan
+    from .render import plan_sections
     from .schema import override_base_url
     from .validate import assemble, check, dead_links, unused
 
@@ -124,13 +125,14 @@ def _load_model(content_dir: Path, base_url: str | None, lap: Callable[[str], No
     if base_url is not None:
         site = replace(site, base_url=override_base_url(base_url))
     lap("load and check")
-    pages = plan(site)
+    sections = plan_sections(site)
+    pages = [page for found in sections.values() for page in found]
     diagnostics += unused(site, checked)
     diagnostics += dead_links(checked.links, {u for p in pages for u in (p.url, p.path)})
     if errors(diagnostics):
         raise ContentError(diagnostics)
     lap("plan")
-    return Model(documents, problems, checked, site, pages, tuple(sorted(diagnostics)))
+    return Model(documents, problems, checked, site, pages, tuple(sorted(diagnostics)), sections)
 
 
 def build(content_dir: Path, templates_dir: Path, out_dir: Path, *, strict: bool = False,

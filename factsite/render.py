@@ -70,40 +70,72 @@ def plan(site: Site) -> list[Page]:
     Listings are cut into pages of ``site.page_size`` claims (:class:`Pagination`);
     each page is an independent object, so pages render in any order.
     """
+    return [page for pages in plan_sections(site).values() for page in pages]
+
+
+Section = tuple[str, ...]  # ('home',), ('claim', id), ('topic', id), ...
+
+
+def plan_sections(site: Site, keep: dict[Section, list[Page]] | None = None,
+                  ) -> dict[Section, list[Page]]:
+    """:func:`plan`'s pages by section (a listing, an entry's pages, the sitemap), in order.
+
+    ``keep``: sections planned earlier for this same site object whose entities did
+    not change (the dev server's, after it patched a few claims): they are taken as
+    they are, and only the others are planned. A claim's section is kept only while
+    its thread's address is the same. The sitemap and the data files are planned
+    every time (they list everything).
+    """
+    keep = keep or {}
     size = site.page_size
+    sections: dict[Section, list[Page]] = {}
+
+    def section(key: Section, make: Callable[[], list[Page]]) -> None:
+        found = keep.get(key)
+        sections[key] = make() if found is None else found
+
     threads, thread_urls = _thread_pages(site.threads, size)
     months = _by_month(site.claims)
-    pages = _listing("", "index.html", site.latest_claims, size)
-    pages.append(Page("timeline/", "timeline.html", {"months": _month_index(months)},
-                      lastmod=_latest(site.claims)))
-    linked = [(month, month_url(month)) for month, _ in months]
-    for n, (month, claims) in enumerate(months):
-        neighbours = {"previous_month": linked[n - 1] if n else None,
-                      "next_month": linked[n + 1] if n + 1 < len(months) else None}
-        pages += _listing(month_url(month), "month.html", claims, size, month=month, **neighbours)
-    pages += threads
-    pages.append(Page("search/", "search.html"))
-    pages += [Page(c.url, "claim.html", {"claim": c, "jsonld": export.claim_jsonld(c, site),
-                                         "thread_url": thread_urls.get(c.thread.claim.id)
-                                         if c.thread else None},
-                   lastmod=c.last_updated) for c in site.claims]
+    section(("home",), lambda: _listing("", "index.html", site.latest_claims, size))
+    section(("timeline",), lambda: [Page("timeline/", "timeline.html",
+                                         {"months": _month_index(months)},
+                                         lastmod=_latest(site.claims))])
+    section(("months",), lambda: _month_pages(months, size))
+    sections[("threads",)] = threads
+    section(("search",), lambda: [Page("search/", "search.html")])
+    for claim in site.claims:
+        thread_url = thread_urls.get(claim.thread.claim.id) if claim.thread else None
+        found = keep.get(("claim", claim.id))
+        if found is None or found[0].context["thread_url"] != thread_url:
+            found = [Page(claim.url, "claim.html",
+                          {"claim": claim, "jsonld": export.claim_jsonld(claim, site),
+                           "thread_url": thread_url}, lastmod=claim.last_updated)]
+        sections[("claim", claim.id)] = found
     for claimant in site.claimants:
-        pages += _listing(claimant.url, "claimant.html", claimant.claims, size, claimant=claimant)
-    pages += [Page(s.url, "source.html", {"source": s}, lastmod=_latest(s.cited_by))
-              for s in site.sources]
-    pages += _listing("sources/", "sources.html", site.sources, size)
-    pages += _listing("claimants/", "claimants.html", site.claimants, size)
-    pages += _listing("topics/", "topics.html", site.topics, size)
+        section(("claimant", claimant.id), lambda c=claimant: _listing(
+            c.url, "claimant.html", c.claims, size, claimant=c))
+    for source in site.sources:
+        section(("source", source.id), lambda s=source: [
+            Page(s.url, "source.html", {"source": s}, lastmod=_latest(s.cited_by))])
+    section(("sources",), lambda: _listing("sources/", "sources.html", site.sources, size))
+    section(("claimants",), lambda: _listing("claimants/", "claimants.html", site.claimants, size))
+    section(("topics",), lambda: _listing("topics/", "topics.html", site.topics, size))
     for topic in site.topics:
-        pages += _listing(topic.url, "topic.html", topic.claims, size, topic=topic)
+        section(("topic", topic.id), lambda t=topic: _listing(t.url, "topic.html", t.claims, size,
+                                                               topic=t))
     for rating in site.ratings:
-        pages += _listing(rating.url, "rating.html", rating.claims, size, rating=rating)
-    pages += [Page(p.url, "page.html", {"page": p}) for p in site.pages if p.id != "corrections"]
+        section(("rating", rating.id), lambda r=rating: _listing(
+            r.url, "rating.html", r.claims, size, rating=r))
+    for page in site.pages:
+        if page.id != "corrections":
+            section(("page", page.id), lambda p=page: [Page(p.url, "page.html", {"page": p})])
     # The corrections log, below the text of content/pages/corrections.md when there is one.
-    pages += _listing("corrections/", "corrections.html", site.corrections, size,
-                      page=next((p for p in site.pages if p.id == "corrections"), None))
-    pages += _sitemaps([(p.url, p.lastmod) for p in pages if p.in_sitemap])
-    pages += [
+    section(("corrections",), lambda: _listing(
+        "corrections/", "corrections.html", site.corrections, size,
+        page=next((p for p in site.pages if p.id == "corrections"), None)))
+    sections[("sitemap",)] = _sitemaps([(p.url, p.lastmod) for pages in sections.values()
+                                        for p in pages if p.in_sitemap])
+    sections[("files",)] = [
         Page("", "404.html", {"root": urlsplit(site.base_url).path}, output="404.html"),
         Page("", "feed.xml", {"claims": _newest_first(site.claims)[:site.feed_size],
                               "updated": _latest(site.claims)},
@@ -113,6 +145,17 @@ def plan(site: Site) -> list[Page]:
         Page("", None, output="claims.csv", produce=partial(export.claims_csv, site)),
         Page("", None, output="claimreview.json", produce=partial(export.claimreview_feed, site)),
     ]
+    return sections
+
+
+def _month_pages(months: list[tuple[PartialDate, list[Claim]]], size: int) -> list[Page]:
+    """Each month's listing, linked to the months either side."""
+    pages = []
+    linked = [(month, month_url(month)) for month, _ in months]
+    for n, (month, claims) in enumerate(months):
+        neighbours = {"previous_month": linked[n - 1] if n else None,
+                      "next_month": linked[n + 1] if n + 1 < len(months) else None}
+        pages += _listing(month_url(month), "month.html", claims, size, month=month, **neighbours)
     return pages
 
 

@@ -200,7 +200,8 @@ class SiteApp:
     and a directory without factsite's marker file are not served. HTML pages
     get ``head`` before ``</head>`` and ``overlay`` (when set) after ``<body>``.
     ``fresh`` holds files newer than the output directory's (path → (generation, bytes)):
-    pages a save rendered, served from memory until written.
+    pages a save rendered, served from memory until written (bytes None: a page a save
+    removed, answered 404 at once).
     """
 
     def __init__(self, root: Path, head: bytes = b"",
@@ -224,14 +225,14 @@ class SiteApp:
         if path is None:
             return _text(400, "this path is not served")
         body, name = self._memory(path), path.rsplit("/", 1)[-1] or "index.html"
-        file = None if body is not None else self._file(path)
+        file = None if body is not None or self._gone(path) else self._file(path)
         if body is None and (file is not None and file.is_dir()
                              or self._memory(path + "/") is not None):
             if not path.endswith("/"):
                 location = quote(path + "/") + (f"?{query}" if query else "")
                 status, headers, body = _text(301, f"moved to {location}")
                 return status, headers + [("Location", location)], body
-            file = self._file(path + "index.html")
+            file = None if self._gone(path + "index.html") else self._file(path + "index.html")
         status = 200
         if body is None:
             body, name = _read(file), file.name if file else ""
@@ -244,11 +245,19 @@ class SiteApp:
 
     def _memory(self, path: str) -> bytes | None:
         """The file at ``path`` as a save rendered it, if it is not written yet."""
+        found = self._fresh(path)
+        return found[1] if found else None
+
+    def _gone(self, path: str) -> bool:
+        """Whether a save removed the page at ``path`` (site/ holds it until written)."""
+        found = self._fresh(path)
+        return found is not None and found[1] is None
+
+    def _fresh(self, path: str) -> tuple[int, bytes | None] | None:
         parts = [part for part in path.split("/") if part]
         if any(part.startswith(".") for part in parts) or not (self.root / MARKER).is_file():
             return None
-        found = self.fresh.get("/".join(parts + ["index.html"] if path.endswith("/") else parts))
-        return found[1] if found else None
+        return self.fresh.get("/".join(parts + ["index.html"] if path.endswith("/") else parts))
 
     def _file(self, path: str) -> Path | None:
         """The file or directory ``path`` names under the root, if it is there and may be served."""
@@ -396,14 +405,15 @@ class DevServer:
     def __init__(self, content: Path, templates: Path, out: Path, *,
                  on_built: Callable[[pipeline.BuildResult], None],
                  on_failed: Callable[[Sequence[Diagnostic]], None],
-                 strict: bool = False, base_url: str | None = None, debug: bool = False):
+                 strict: bool = False, base_url: str | None = None, debug: bool = False,
+                 shard_pages: int | None = None):
         self.content, self.templates, self.out = Path(content), Path(templates), Path(out)
         self.on_built, self.on_failed = on_built, on_failed
         self.strict, self.debug = strict, debug
         self.watcher = Watcher([self.content, self.templates], exclude=[self.out])
         self.live = LiveSite(self.content, self.templates, self.out,
                              Cache.beside(self.out, resident=True), strict=strict,
-                             base_url=base_url)
+                             base_url=base_url, shard_pages=shard_pages)
         self.site = SiteApp(self.out, head=LIVERELOAD_SCRIPT, fresh=self.live.fresh)
         self.building = False  # a save's work runs on another thread: one at a time
         self.failed = False  # the errors of the last save are over the pages
@@ -440,7 +450,8 @@ class DevServer:
             if first and not problems:
                 reload({page: path for page, path in shown.items() if path in first}, first)
             rest, more = self.live.render(  # a newer save goes first; the rest comes after it
-                sorted(self.live.dirty, key=lambda path: self.live.position.get(path, -1)),
+                sorted(self.live.dirty, key=lambda path: (path not in self.live.saved,
+                                                          self.live.position.get(path, -1))),
                 stop=lambda: self.watcher.pending)
             if problems or more:
                 raise ContentError(problems + more)

@@ -648,22 +648,12 @@ def assemble(checked: Checked) -> m.Site:
     claim_entries = _sorted(parsed.get("claim", {}))
     used_topics = sorted({t for _, c in claim_entries for t in c.topics})
     topics = {
-        topic_id: m.Topic(topic_id, *topic_labels.get(
-            topic_id, (topic_id.replace("-", " ").capitalize(), None)))
+        topic_id: m.Topic(topic_id, *topic_labels.get(topic_id, _unlisted_topic(topic_id)))
         for topic_id in (list(topic_labels) if topic_labels else used_topics)
     }
 
-    claims: dict[str, m.Claim] = {}
-    for doc, c in claim_entries:
-        updates = tuple(sorted(
-            (m.Update(_date(u.date), markdown[(doc.path, ("updates", i, "note"))])
-             for i, u in enumerate(c.updates)),
-            key=lambda u: u.date.sort_key))
-        claims[doc.id] = m.Claim(
-            doc.id, c.claim, tuple(claimants[i] for i in c.claimant), _date(c.date), c.venue,
-            ratings.get(c.rating) if c.rating else None,
-            tuple(topics[t] for t in c.topics),
-            markdown.get((doc.path, ("analysis",))), _date(c.published), updates)
+    claims = {doc.id: _new_claim(doc, c, claimants, ratings, topics, markdown)
+              for doc, c in claim_entries}
 
     # Reverse indexes, each filled in one pass over the claims.
     citations: dict[str, list[m.Passage]] = defaultdict(list)
@@ -674,16 +664,9 @@ def assemble(checked: Checked) -> m.Site:
     by_rating: dict[str, list[m.Claim]] = defaultdict(list)
     for doc, c in claim_entries:
         claim = claims[doc.id]
-        passages = []
-        for index, p in enumerate(c.passages):
-            passage = m.Passage(claim, index + 1, sources[p.source], p.quote,
-                                *anchors[(doc.id, index)])
-            passages.append(passage)
-            citations[p.source].append(passage)
-        m.link(claim,
-               passages=tuple(passages),
-               disputes=_chronological(claims[i] for i in c.disputes),
-               supports=_chronological(claims[i] for i in c.supports))
+        _link_claim(claim, c, claims, sources, anchors)
+        for passage in claim.passages:
+            citations[passage.source.id].append(passage)
         for target in dict.fromkeys(c.disputes):
             disputed_by[target].append(claim)
         for target in dict.fromkeys(c.supports):
@@ -703,8 +686,7 @@ def assemble(checked: Checked) -> m.Site:
         for node in _walk(thread):
             m.link(node.claim, thread=thread)
     for source in sources.values():
-        m.link(source, citations=tuple(sorted(
-            citations[source.id], key=lambda p: (p.span.start, -p.span.end, p.anchor))))
+        m.link(source, citations=_in_text_order(citations[source.id]))
     for claimant in claimants.values():
         m.link(claimant, claims=_chronological(by_claimant[claimant.id]))
     for topic in topics.values():
@@ -723,6 +705,185 @@ def assemble(checked: Checked) -> m.Site:
         tuple(claimants.values()), tuple(sources.values()),
         ordered, pages, site_in.page_size, site_in.feed_size,
     )
+
+
+def _unlisted_topic(topic_id: str) -> tuple[str, None]:
+    """The label and description of a topic site.yaml does not list."""
+    return topic_id.replace("-", " ").capitalize(), None
+
+
+def _new_claim(doc: Document, c: ClaimIn, claimants: dict[str, m.Claimant],
+               ratings: dict[str, m.Rating], topics: dict[str, m.Topic],
+               markdown: dict[tuple[str, YamlPath], Prose]) -> m.Claim:
+    """A claim with its own fields, before its passages and relations are linked."""
+    updates = tuple(sorted(
+        (m.Update(_date(u.date), markdown[(doc.path, ("updates", i, "note"))])
+         for i, u in enumerate(c.updates)),
+        key=lambda u: u.date.sort_key))
+    return m.Claim(
+        doc.id, c.claim, tuple(claimants[i] for i in c.claimant), _date(c.date), c.venue,
+        ratings.get(c.rating) if c.rating else None,
+        tuple(topics[t] for t in c.topics),
+        markdown.get((doc.path, ("analysis",))), _date(c.published), updates)
+
+
+def _link_claim(claim: m.Claim, c: ClaimIn, claims: dict[str, m.Claim],
+                sources: dict[str, m.Source], anchors: dict[tuple[str, int], Anchor]) -> None:
+    """Give a claim its passages and the claims it disputes and supports."""
+    m.link(claim,
+           passages=tuple(m.Passage(claim, index + 1, sources[p.source], p.quote,
+                                    *anchors[(claim.id, index)])
+                          for index, p in enumerate(c.passages)),
+           disputes=_chronological(claims[i] for i in c.disputes),
+           supports=_chronological(claims[i] for i in c.supports))
+
+
+def _in_text_order(passages: Iterable[m.Passage]) -> tuple[m.Passage, ...]:
+    """A source's citations in the order their quotes appear in its text."""
+    return tuple(sorted(passages, key=lambda p: (p.span.start, -p.span.end, p.anchor)))
+
+
+_CLAIM_OWN = ("text", "claimants", "date", "venue", "rating", "topics", "analysis_html",
+              "published", "updates")  # a claim's fields that are not links to others
+
+
+def patch_claims(site: m.Site, checked: Checked,
+                 entries: dict[str, tuple[Document, ClaimIn] | None]) -> dict[str, Any]:
+    """:func:`assemble` for a few claims added, changed or deleted, the rest as it was: the
+    dev server's path for a save that changes what claims refer to.
+
+    ``entries``: claim id → its checked (document, model), None when it was deleted;
+    ``checked`` already holds their anchors and Markdown. Patches ``site`` and its
+    entities in place (a changed claim stays the same object) and returns every entity
+    whose fields changed, by key (None for one that is gone). Only what the claims
+    referred to before and refer to now is visited, and the threads they belong to.
+    The caller makes sure no other claim refers to a deleted one. When site.yaml lists no
+    topics, the topics are those the claims use: one appears with its first claim and
+    goes with its last.
+    """
+    from .cache import entity_key
+
+    claims = {c.id: c for c in site.claims}
+    claimants = {c.id: c for c in site.claimants}
+    sources = {s.id: s for s in site.sources}
+    topics = {t.id: t for t in site.topics}
+    ratings = {r.id: r for r in site.ratings}
+    touched: dict[str, Any] = {}
+
+    def touch(entity: Any) -> None:
+        touched[entity_key(entity)] = entity
+
+    region: set[m.Claim] = set()  # claims whose thread may change
+    for claim_id in entries:  # what the claims referred to before
+        claim = claims.get(claim_id)
+        if claim is None:
+            continue
+        for entity in (*claim.claimants, *claim.topics, *claim.disputes, *claim.supports,
+                       *claim.disputed_by, *claim.supported_by, claim.rating):
+            if entity is not None:
+                touch(entity)
+        for passage in claim.passages:
+            touch(passage.source)
+            touched[entity_key(passage)] = None
+        region |= set(_members(claim.thread)) if claim.thread else {claim}
+    derived = not checked.parsed["site"]["site"][1].topics
+    for entry in entries.values() if derived else ():
+        for topic_id in entry[1].topics if entry else ():
+            if topic_id not in topics:
+                topics[topic_id] = m.Topic(topic_id, *_unlisted_topic(topic_id))
+                touch(topics[topic_id])
+    changed = {}
+    for claim_id, entry in entries.items():
+        if entry is None:
+            touched[f"claim:{claim_id}"] = None
+            region.discard(claims.pop(claim_id))
+            continue
+        doc, c = entry
+        claim = _new_claim(doc, c, claimants, ratings, topics, checked.markdown)
+        if claim_id in claims:  # the same object: other claims refer to it
+            m.link(claims[claim_id], **{name: getattr(claim, name) for name in _CLAIM_OWN})
+            claim = claims[claim_id]
+        claims[claim_id] = changed[claim_id] = claim
+    for claim_id, claim in changed.items():  # what they refer to now
+        _link_claim(claim, entries[claim_id][1], claims, sources, checked.anchors)
+        touch(claim)
+        region.add(claim)
+        for entity in (*claim.claimants, *claim.topics, *claim.disputes, *claim.supports,
+                       claim.rating):
+            if entity is not None:
+                touch(entity)
+        for passage in claim.passages:
+            touch(passage.source)
+            touch(passage)
+
+    def patched(entries: tuple[m.Claim, ...], holds: Any) -> tuple[m.Claim, ...]:
+        """``entries`` without the claims of ``changed`` (and the deleted), with those of
+        ``changed`` for which ``holds(claim)``, in date order."""
+        return _chronological([c for c in entries if c.id not in entries_ids]
+                              + [c for c in changed.values() if holds(c)])
+
+    entries_ids = set(entries)
+    for key, entity in list(touched.items()):
+        if entity is None:
+            continue
+        kind = type(entity)
+        if kind is m.Claimant:
+            m.link(entity, claims=patched(entity.claims, lambda c: entity in c.claimants))
+        elif kind is m.Topic:
+            m.link(entity, claims=patched(entity.claims, lambda c: entity in c.topics))
+        elif kind is m.Rating:
+            m.link(entity, claims=patched(entity.claims, lambda c: c.rating is entity))
+        elif kind is m.Source:
+            m.link(entity, citations=_in_text_order(
+                [p for p in entity.citations if p.claim.id not in entries_ids]
+                + [p for c in changed.values() for p in c.passages if p.source is entity]))
+        elif kind is m.Claim:
+            m.link(entity,
+                   disputed_by=patched(entity.disputed_by, lambda c: entity in c.disputes),
+                   supported_by=patched(entity.supported_by, lambda c: entity in c.supports),
+                   disputes=_chronological(entity.disputes),  # a date changed: another order
+                   supports=_chronological(entity.supports))
+            for claimant in entity.claimants:  # its disputed_by shows on their pages
+                touch(claimant)
+    for topic in [t for t in topics.values() if derived and not t.claims]:
+        del topics[topic.id]
+        touched[entity_key(topic)] = None
+    m.link(site, claims=_chronological(claims.values()), topics=tuple(
+        topics[t] for t in sorted(topics)) if derived else site.topics)
+    touch(site)
+    # Threads: those of the claims visited, before and after, built again (the others
+    # are the same trees); each claim of the region gets its new node, or none.
+    region |= {c for c in touched.values() if type(c) is m.Claim}
+    for node in m.build_threads(_chronological(_component(region))):
+        for member in _walk(node):
+            m.link(member.claim, thread=node)
+            region.discard(member.claim)
+            touch(member.claim)
+    for claim in region:
+        if claim.id in claims:
+            m.link(claim, thread=None)
+            touch(claim)
+    for entity in touched.values():
+        if entity is not None:
+            m.forget_computed(entity)
+    return touched
+
+
+def _members(thread: m.ThreadNode) -> Iterable[m.Claim]:
+    return (node.claim for node in _walk(thread))
+
+
+def _component(claims: Iterable[m.Claim]) -> set[m.Claim]:
+    """``claims`` and every claim linked to them, however far, by disputes or supports."""
+    found: set[m.Claim] = set()
+    queue = list(claims)
+    while queue:
+        claim = queue.pop()
+        if claim in found:
+            continue
+        found.add(claim)
+        queue += [*claim.disputes, *claim.supports, *claim.disputed_by, *claim.supported_by]
+    return found
 
 
 def new_entity(doc: Document, parsed: Any, checked: Checked) -> Any:

@@ -279,29 +279,40 @@ def served(dev, path: str) -> bytes:
     return found[1] if found else (dev.out / path).read_bytes()
 
 
-def test_the_dev_servers_saves_equal_cold_builds_after_random_edits(tmp_path, monkeypatch):
+@pytest.mark.parametrize("shard_pages, settings", [
+    (None, ""),  # one search shard; topics are those the claims use
+    (SHARD_PAGES, "topics:\n" + "".join(f"  - {{id: {t}, label: {t.upper()}}}\n"
+                                         for t in corpus.TOPICS)),  # shards; topics listed
+])
+def test_the_dev_servers_saves_equal_cold_builds_after_random_edits(tmp_path, monkeypatch,
+                                                                    shard_pages, settings):
     """The same random edits, each step handed to the dev server as the paths that changed:
     what it serves right after the save, and site/ once its writer is done, are a cold
-    build's, and a save that fails reports every error a cold build reports."""
+    build's, and a save that fails reports every error a cold build reports. Saves that
+    edit claims alone (their text, or what they refer to: added, deleted, renamed) are
+    patched in without checking or assembling the whole site."""
     from tests.test_serve import wait_for_writers
     from factsite import serve
 
     rng = random.Random(SEED + 1)
     content, templates = tmp_path / "content", tmp_path / "templates"
-    corpus.generate(content, 30)
+    corpus.generate(content, 30, settings=settings)
     shutil.copytree(TEMPLATES, templates)
     archive = Archive(content, templates, rng)
     failed: list = []
     dev = serve.DevServer(content, templates, tmp_path / "site", on_built=lambda result: None,
-                          on_failed=failed.append)
+                          on_failed=failed.append, shard_pages=shard_pages)
     dev.rebuild()
     loads = []
     load_model = pipeline.load_model
     monkeypatch.setattr(pipeline, "load_model", lambda *a, **k: loads.append(1) or load_model(*a, **k))
-    text_edits = {archive.claim_text, archive.claimant_text, archive.analysis_text,
-                  archive.edit_source, archive.edit_template, archive.edit_static, archive.nothing}
-    history, built = [], True
-    for step in range(STEPS):
+    patched = {archive.claim_text, archive.claimant_text, archive.analysis_text,
+               archive.edit_source, archive.edit_template, archive.edit_static, archive.nothing,
+               archive.add_claim, archive.delete_claim, archive.rename_claim,
+               archive.change_quote, archive.change_claimant, archive.toggle_dispute,
+               archive.change_topics}
+    history, built, fast = [], True, 0
+    for step in range(STEPS * 2):
         before = snapshot(content, templates)
         archive.repair()
         edits = rng.sample(archive.edits(), rng.randint(1, 3))
@@ -312,10 +323,11 @@ def test_the_dev_servers_saves_equal_cold_builds_after_random_edits(tmp_path, mo
         failed.clear()
         loads.clear()
         dev.save(saved(before, snapshot(content, templates)))
-        if built and set(edits) <= text_edits:  # the fast path: nothing loaded or assembled
+        if built and set(edits) <= patched:  # nothing loaded, checked or assembled whole
             assert not loads, history
+            fast += not loads
         cold_out = tmp_path / f"cold-{step}"
-        cold = outcome(content, templates, cold_out, use_cache=False, shard_pages=None)
+        cold = outcome(content, templates, cold_out, use_cache=False, shard_pages=shard_pages)
         where = f"seed {SEED + 1}, edits {history}"
         built = cold[0] == "built"
         if not built:
@@ -323,12 +335,15 @@ def test_the_dev_servers_saves_equal_cold_builds_after_random_edits(tmp_path, mo
             continue
         assert not failed, where
         expected = every_file(cold_out)
-        for path in dev.live.fresh:
-            if not path.startswith("static/"):
-                assert dev.live.fresh[path][1] == expected[path], (path, where)
+        for path, (_, data) in dev.live.fresh.items():
+            if data is None:  # a page the save removed: answered 404 already
+                assert path not in expected, (path, where)
+            elif not path.startswith("static/"):
+                assert data == expected[path], (path, where)
         wait_for_writers(dev)
         assert every_file(dev.out) == expected, where
         shutil.rmtree(cold_out)
+    assert fast >= STEPS // 2  # most saves took a fast path
 
 
 def test_a_text_edit_reads_checks_and_renders_only_what_it_changes(tmp_path, monkeypatch):
