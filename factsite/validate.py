@@ -171,14 +171,14 @@ class _Checker:
             self.check_shape(doc)
         # once every id is known: links name entries
         prose = [doc for doc in self.documents if not doc.failed]
+        site_entry = self.parsed["site"].get("site")
         if jobs > 1:
-            self.check_markdown_in_workers(prose, jobs)
+            self.check_in_workers(prose, jobs)
         else:
             for doc in prose:
                 self.check_markdown_fields(doc)
-        site_entry = self.parsed["site"].get("site")
-        for doc, claim in self.parsed["claim"].values():
-            self.check_claim(doc, claim, site_entry[1] if site_entry else None)
+            for doc, claim in self.parsed["claim"].values():
+                self.check_claim(doc, claim, site_entry[1] if site_entry else None)
         if site_entry:
             self.check_site(*site_entry)
         for doc, _ in self.parsed["page"].values():
@@ -207,31 +207,34 @@ class _Checker:
                 doc.path, doc.body_line + line - 1, col,
                 "page text is still a TODO placeholder", rest or "write the page in Markdown"))
 
-    def check_markdown_in_workers(self, documents: list[Document], jobs: int) -> None:
-        """:meth:`check_markdown_fields` of ``documents`` in forked workers, merged in order.
+    def check_in_workers(self, documents: list[Document], jobs: int) -> None:
+        """:meth:`check_markdown_fields` of ``documents``, and :meth:`check_claim` of the
+        claims among them, in forked workers, merged in order.
 
-        Workers inherit this checker (and the cache's Markdown memos) and send back what
-        they found, and which memos they used or made, for the cache to keep.
+        Workers inherit this checker (and the cache's Markdown and quote memos) and send
+        back what they found, and which memos they used or made, for the cache to keep.
         """
         size = min(MARKDOWN_TASK, -(-len(documents) // (jobs * 4)))
         parts = [range(i, min(i + size, len(documents))) for i in range(0, len(documents), size)]
         if self.cache:
-            self.cache.load("markdown")  # once, before forking
-        global _markdown_job
-        _markdown_job = (self, documents)
+            for kind in _WORKER_MEMOS:
+                self.cache.load(kind)  # once, before forking
+        global _worker_job
+        _worker_job = (self, documents)
         gc.freeze()  # the documents are shared with the forked workers: keep GC off their pages
         try:
             with multiprocessing.get_context("fork").Pool(
                     jobs, initializer=ignore_sigint, maxtasksperchild=MARKDOWN_BATCH) as pool:
-                for diagnostics, markdown, links, memos in pool.imap(_check_markdown, parts):
+                for diagnostics, markdown, links, anchors, memos in pool.imap(_check_part, parts):
                     self.diagnostics += diagnostics
                     self.markdown.update(markdown)
                     self.links += links
-                    if self.cache:
-                        self.cache.adopt("markdown", *memos)
+                    self.anchors.update(anchors)
+                    for kind, used_and_made in zip(_WORKER_MEMOS, memos or ()):
+                        self.cache.adopt(kind, *used_and_made)
         finally:
             gc.unfreeze()
-            _markdown_job = None
+            _worker_job = None
 
     def check_shape(self, doc: Document) -> None:
         if doc.kind != "site" and not _ID.match(doc.id):
@@ -583,17 +586,28 @@ def dead_links(links: Iterable[SiteLink], produced: set[str]) -> list[Diagnostic
     return found
 
 
-_markdown_job: tuple[_Checker, list[Document]] | None = None  # what forked workers check
+_worker_job: tuple[_Checker, list[Document]] | None = None  # what forked workers check
+_WORKER_MEMOS = ("markdown", "anchors")  # the memos workers use and make
 
 
-def _check_markdown(indexes: range) -> tuple[list[Diagnostic], dict, list, Any]:
-    """In a worker: the Markdown of the documents at ``indexes``, with what it found."""
-    checker, documents = _markdown_job
+def _check_part(indexes: range) -> tuple[list[Diagnostic], dict, list, dict, Any]:
+    """In a worker: the Markdown of the documents at ``indexes`` and the claims among them,
+    with what it found."""
+    checker, documents = _worker_job
     checker.diagnostics, checker.markdown, checker.links = [], {}, []  # this process's copy
-    memos = checker.cache.record("markdown") if checker.cache else None
+    checker.anchors = {}
+    cache = checker.cache
+    memos = [cache.record(kind) for kind in _WORKER_MEMOS] if cache else None
+    site_entry = checker.parsed["site"].get("site")
+    claims = checker.parsed["claim"]
     for index in indexes:
-        checker.check_markdown_fields(documents[index])
-    return checker.diagnostics, checker.markdown, checker.links, memos and memos()
+        doc = documents[index]
+        checker.check_markdown_fields(doc)
+        entry = claims.get(doc.id) if doc.kind == "claim" else None
+        if entry is not None and entry[0] is doc:
+            checker.check_claim(doc, entry[1], site_entry[1] if site_entry else None)
+    return (checker.diagnostics, checker.markdown, checker.links, checker.anchors,
+            memos and [used_and_made() for used_and_made in memos])
 
 
 # What makes a source or a claimant used: (kind, the relation that must not be empty, warning).
