@@ -37,6 +37,7 @@ import hashlib
 import multiprocessing
 import os
 import signal
+import stat
 import sys
 import threading
 import time
@@ -624,6 +625,7 @@ class LiveSite:
         not the writer's business.
         """
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # staged() then cleans up
+        _close_sockets()
         os.nice(10)  # background work: the server's next save goes first
         try:
             status = self._write_site(fresh, generation)
@@ -683,6 +685,21 @@ class _Lock:
     def __exit__(self, *_: object) -> None:
         fcntl.flock(self.handle, fcntl.LOCK_UN)
         self.handle.close()
+
+
+def _close_sockets() -> None:
+    """Close the sockets a forked process inherited from the server (its listening sockets,
+    browsers' connections, livereload's websockets): a writer, and the Pagefind it runs,
+    never hold them, so a port is free once the server stops and a connection the server
+    closes is closed. Forking stays: the writer needs the site in memory as it is, and
+    pickling it for a spawned process would cost more than the writing."""
+    folder = "/proc/self/fd" if os.path.isdir("/proc/self/fd") else "/dev/fd"
+    for name in os.listdir(folder):
+        try:
+            if stat.S_ISSOCK(os.fstat(int(name)).st_mode):
+                os.close(int(name))
+        except OSError:  # the listing's own descriptor, closed since
+            continue
 
 
 def _settle() -> None:

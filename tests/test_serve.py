@@ -13,6 +13,7 @@ import re
 import shutil
 import signal
 import socket
+import stat
 import struct
 import subprocess
 import sys
@@ -312,6 +313,45 @@ def test_a_save_reloads_open_pages_first_from_memory_and_the_site_follows(conten
     assert {p: p.read_bytes() for p in (out / "pagefind").rglob("*") if p.is_file()} != index
     pipeline.build(content, TEMPLATES, tmp_path / "cold", use_cache=False)
     assert every_file(out) == every_file(tmp_path / "cold")
+
+
+def test_the_writer_holds_none_of_the_servers_sockets(content, tmp_path, monkeypatch):
+    """The forked writer closes the sockets it inherited (listening, connections) before
+    it writes anything, and the server's own stay open."""
+    from factsite import live
+
+    dev = serve.DevServer(content, TEMPLATES, tmp_path / "site", on_built=lambda result: None,
+                          on_failed=lambda diagnostics: None)
+    dev.rebuild()
+    found = tmp_path / "sockets-in-writer"
+
+    def write_site(self, fresh, generation):  # in the writer: which sockets are open
+        held = [name for name in os.listdir("/proc/self/fd")
+                if _is_socket(f"/proc/self/fd/{name}")]
+        found.write_text(" ".join(held))
+        return 0
+    monkeypatch.setattr(live.LiveSite, "_write_site", write_site)
+    listening = socket.create_server(("127.0.0.1", 0))
+    browser, server_side = socket.socketpair()
+    try:
+        claim = content / CLAIM
+        claim.write_text(claim.read_text().replace("will open in 2023", "opens in 2023"))
+        dev.save([str(claim)])
+        wait_for_writers(dev)
+        assert found.read_text() == ""
+        browser.sendall(b"still open")
+        assert server_side.recv(10) == b"still open"
+        assert listening.fileno() >= 0 and listening.getsockname()[1]
+    finally:
+        for held in (listening, browser, server_side):
+            held.close()
+
+
+def _is_socket(path: str) -> bool:
+    try:
+        return stat.S_ISSOCK(os.stat(path).st_mode)
+    except OSError:
+        return False
 
 
 def test_a_newer_save_goes_before_the_rest_of_a_long_one(tmp_path, monkeypatch):
