@@ -102,6 +102,8 @@ def _describe(value: Any, out: list[str], memo: dict[int, tuple[Any, str]]) -> N
         out.append(repr(value))
     elif kind in _IDENTITY:
         out.append("@" + _IDENTITY[kind](value))
+    elif kind is m.PartialDate:  # the most common value object (sitemaps list thousands)
+        out.append(f"PartialDate {value.year} {value.month} {value.day}")
     elif kind in (tuple, list):
         out.append(f"[{len(value)}")
         for item in value:

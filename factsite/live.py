@@ -56,7 +56,7 @@ from .pipeline import BuildResult, Model
 from .search import SHARD_PAGES
 from .render import Renderer, _once_each, made_from, plan_sections
 from .validate import dead_links, known_ids, new_entity, patch_claims, recheck, unused
-from .write import MARKER, link_file, staged, write_file
+from .write import MARKER, count_files, link_file, staged, write_file
 
 # Fields whose change alters what an entity refers to, or where it is listed: such a save
 # checks and assembles the site again. Other fields are text, updated in place.
@@ -657,11 +657,27 @@ class LiveSite:
             if self.latest.value == generation:  # else a newer writer indexes its own pages
                 summary = self.state.summary
                 last = self.cache.read(self._bundles) or summary.get("bundles")
-                _, bundles = pipeline.reindex(
+                files, bundles = pipeline.reindex(
                     self.out, pipeline.searched_pages(self.state.pages), self.model.site.language,
                     last, summary.get("shard_pages", SHARD_PAGES))
                 self.cache.write(self._bundles, bundles)
+                self._record(files, bundles)
         return 0
+
+    def _record(self, index: list[str], bundles: dict) -> None:
+        """Leave the state of site/ as this writer made it in the build cache, as `build`
+        does: what each page read, its digest, the search index. A `build` after the server
+        then renders only the pages whose reads changed since (none, when nothing did).
+        Its hash of every input stays empty, so that build does check the content again:
+        a file may have changed since the server read it."""
+        state, model = self.state, self.model
+        state.inputs, state.output = b"", pipeline.output_identity(self.out)
+        state.summary = {
+            **state.summary, "claims": len(model.site.claims),
+            "pages": sum(1 for page in model.pages if page.path.endswith(".html")),
+            "files": count_files(self.out), "warnings": list(model.warnings), "index": index,
+            "bundles": bundles, "index_pending": False}
+        self.cache.save_state(self.out, state)
 
     @property
     def _bundles(self) -> str:

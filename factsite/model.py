@@ -52,8 +52,9 @@ class PartialDate:
         """Midnight UTC of the first day the date covers (Atom needs a full timestamp)."""
         return f"{self.year:04d}-{self.month or 1:02d}-{self.day or 1:02d}T00:00:00Z"
 
-    @property
+    @cached_property
     def sort_key(self) -> tuple[int, int, int]:
+        """Kept: every listing and save sorts thousands of claims by it."""
         return self.year, self.month or 0, self.day or 0
 
 
@@ -312,8 +313,10 @@ class Claim:
         """When the entry was published, or else when the claim was made (feeds sort by it)."""
         return self.published or self.date
 
-    @property
+    @cached_property
     def last_updated(self) -> PartialDate:
+        """The date of its latest update, or when it was first published (kept: every
+        listing page's date is the latest of its claims', worked out again on each save)."""
         return max((u.date for u in self.updates), key=lambda d: d.sort_key,
                    default=self.first_published)
 

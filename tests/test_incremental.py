@@ -377,3 +377,35 @@ def test_a_text_edit_reads_checks_and_renders_only_what_it_changes(tmp_path, mon
     monkeypatch.undo()
     pipeline.build(content, TEMPLATES, tmp_path / "cold", use_cache=False)
     assert every_file(dev.out) == every_file(tmp_path / "cold")
+
+
+def test_a_build_after_the_dev_server_renders_nothing_it_wrote(tmp_path):
+    """The dev server's writers leave the state of site/ in the build cache: a build after
+    the server stopped renders no page when nothing changed since, and the same bytes as
+    a cold build; one more edit renders only what it changes."""
+    from tests.test_serve import wait_for_writers
+    from factsite import serve
+
+    content, templates = tmp_path / "content", tmp_path / "templates"
+    corpus.generate(content, 30)
+    shutil.copytree(TEMPLATES, templates)
+    archive = Archive(content, templates, random.Random(SEED))
+    out = tmp_path / "site"
+    dev = serve.DevServer(content, templates, out, on_built=lambda result: None,
+                          on_failed=lambda diagnostics: pytest.fail(str(diagnostics)))
+    dev.rebuild()
+    for edit in (archive.claim_text, archive.add_claim, archive.delete_claim,
+                 archive.edit_template, archive.change_topics):
+        before = snapshot(content, templates)
+        edit()
+        dev.save(saved(before, snapshot(content, templates)))
+        wait_for_writers(dev)
+    dev.live.stop()
+    result = pipeline.build(content, templates, out)
+    assert result.rendered == 0 and result.site is not None  # checked, nothing rendered
+    pipeline.build(content, templates, tmp_path / "cold", use_cache=False)
+    assert every_file(out) == every_file(tmp_path / "cold")
+    assert pipeline.build(content, templates, out).site is None  # nothing changed: not loaded
+    archive.claim_text()
+    result = pipeline.build(content, templates, out)
+    assert 0 < result.rendered < 20
