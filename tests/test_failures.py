@@ -8,7 +8,7 @@ import shutil
 import pytest
 
 import build
-from factsite import export
+from factsite import export, pipeline, validate
 from factsite.cache import CACHE_DIR
 from tests.conftest import TEMPLATES
 
@@ -83,6 +83,24 @@ def test_a_missing_message_is_a_template_error_at_its_line(tmp_path, content, th
     assert code == 1
     assert err.splitlines()[0] == (f"templates/base.html:{line}:1: error: template error: no "
                                    "translation for 'nav_timelines' in en.yaml or en.yaml")
+
+
+def test_a_bug_met_while_loading_apart_is_labelled_as_one_with_its_traceback(
+        tmp_path, content, theme, monkeypatch, capsys):
+    """The content is loaded and checked in a forked process: a bug there is still
+    reported as one, and raised in the build with the child's traceback in a note."""
+    def broken(checked):
+        return {}["claims"]
+
+    monkeypatch.setattr(validate, "assemble", broken)
+    code, err = run(tmp_path, content, theme, monkeypatch, capsys)
+    assert (code, err) == (70, "build.py build: internal error: KeyError: 'claims'\n"
+                               "  hint: this is a bug in factsite, not a problem in your content "
+                               "or templates; --debug shows the traceback\n")
+    with pytest.raises(KeyError) as caught:
+        pipeline.build(content, theme, tmp_path / "site")
+    assert 'in broken\n    return {}["claims"]' in caught.value.__notes__[0]
+    assert not (tmp_path / "site").exists()
 
 
 def test_a_bug_in_factsite_is_labelled_as_one_not_as_a_template_error(
