@@ -166,8 +166,11 @@ def _load_apart(content_dir: Path, base_url: str | None, lap: Callable[[str], No
     own objects were spread: the memory they left, mostly empty, stayed with the
     process through rendering and indexing (~500 MiB at 20,000 claims, where the site
     and its plan hold ~200 MiB laid out afresh), and forked render workers shared
-    pages of it that they then copied.
+    pages of it that they then copied. The site crosses as rows of entity fields
+    (:func:`factsite.model.pickle_site`), read here while the child writes them.
     """
+    from .model import pickle_site, unpickle_site
+
     if not hasattr(os, "fork"):
         model = load_model(content_dir, base_url, lap, cache, jobs)
         return model.site, model.pages, model.warnings
@@ -178,8 +181,12 @@ def _load_apart(content_dir: Path, base_url: str | None, lap: Callable[[str], No
         try:
             os.close(readable)
             with os.fdopen(writable, "wb") as out:
-                pickle.dump(_checked_here(content_dir, base_url, cache, jobs), out,
-                            protocol=pickle.HIGHEST_PROTOCOL)
+                result = _checked_here(content_dir, base_url, cache, jobs)
+                if result[0] == "site":  # its warnings and links, then the site
+                    pickle.dump(("site", *result[2:]), out, protocol=pickle.HIGHEST_PROTOCOL)
+                    pickle_site(result[1], out)
+                else:
+                    pickle.dump(result, out, protocol=pickle.HIGHEST_PROTOCOL)
             code = 0
         finally:
             os._exit(code)
@@ -187,6 +194,8 @@ def _load_apart(content_dir: Path, base_url: str | None, lap: Callable[[str], No
     try:
         with os.fdopen(readable, "rb") as received, _collector_paused():
             outcome, *found = pickle.load(received)
+            if outcome == "site":
+                found.insert(0, unpickle_site(received))
     except EOFError:
         raise RuntimeError("the process that loaded the content ended without its result") from None
     except BaseException:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import os
+import pickle
 import pty
 import re
 import select
@@ -19,6 +21,7 @@ import pytest
 from factsite import pipeline
 from factsite.cache import CACHE_DIR, BuildState
 from factsite.diagnostics import ContentError
+from factsite.model import _flatten, pickle_site, unpickle_site
 from factsite.render import CHUNK, plan, render_pages
 from tests.conftest import FIXTURE, ROOT, TEMPLATES
 from tests.corpus import generate
@@ -69,6 +72,17 @@ def test_workers_forked_per_batch_render_and_record_what_one_process_does(archiv
     assert every_file(tmp_path / "1") == every_file(tmp_path / "2")
     assert recorded[1] == recorded[2]
     assert all(reads for _, templates, reads in recorded[2].values() if templates)
+
+
+def test_a_site_pickled_as_rows_unpickles_to_the_same_site(archive):
+    """How the process that loaded and checked the content sends the site to the build."""
+    site, _ = pipeline.load_site(archive)
+    buffer = io.BytesIO()
+    pickle_site(site, buffer)
+    buffer.seek(0)
+    received = unpickle_site(buffer)
+    assert received is not site and received.claims[0] is not site.claims[0]
+    assert pickle.dumps(_flatten(received)) == pickle.dumps(_flatten(site))
 
 
 def test_spawned_workers_receive_the_site_pickled(tmp_path):
