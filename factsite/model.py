@@ -39,7 +39,7 @@ class PartialDate:
     month: int | None = None
     day: int | None = None
 
-    @property
+    @cached_property  # every date shown reads it (<time datetime>), on many pages
     def iso(self) -> str:
         parts = [f"{self.year:04d}"]
         if self.month:
