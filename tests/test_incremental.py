@@ -409,3 +409,35 @@ def test_a_build_after_the_dev_server_renders_nothing_it_wrote(tmp_path):
     archive.claim_text()
     result = pipeline.build(content, templates, out)
     assert 0 < result.rendered < 20
+
+
+@pytest.mark.parametrize("reference", ["disputes", "link"])
+def test_a_deleted_claim_still_referred_to_fails_as_a_cold_build(tmp_path, reference):
+    """Deleting a claim that another still disputes, or that a Markdown link names, gives
+    the dev server exactly the errors of a cold build; putting it back builds again."""
+    from factsite import serve
+
+    content = tmp_path / "content"
+    corpus.generate(content, 30)
+    referrer = content / "claims" / "claim-000020.yaml"
+    if reference == "link":
+        referrer.write_text(referrer.read_text().replace(
+            "analysis: |\n", "analysis: |\n  See [the earlier claim](claim:claim-000005).\n\n", 1))
+    else:
+        referrer.write_text(referrer.read_text() + "supports: [claim-000005]\n")
+    failed: list = []
+    dev = serve.DevServer(content, TEMPLATES, tmp_path / "site", on_built=lambda result: None,
+                          on_failed=failed.append)
+    dev.rebuild()
+    assert not failed
+    gone = content / "claims" / "claim-000005.yaml"
+    text = gone.read_text()
+    gone.unlink()
+    dev.save([str(gone)])
+    cold = outcome(content, TEMPLATES, tmp_path / "cold", use_cache=False)
+    assert cold[0] == "failed" and failed == [cold[1]]
+    assert any("claim-000005" in d.message for d in cold[1])
+    failed.clear()
+    gone.write_text(text)
+    dev.save([str(gone)])
+    assert not failed
