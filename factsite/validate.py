@@ -15,7 +15,6 @@ import multiprocessing
 import os
 import posixpath
 import re
-
 import typing
 from collections import defaultdict
 from dataclasses import dataclass
@@ -830,10 +829,10 @@ def patch_claims(site: m.Site, checked: Checked,
             touch(passage.source)
             touch(passage)
 
-    def patched(entries: tuple[m.Claim, ...], holds: Any) -> tuple[m.Claim, ...]:
-        """``entries`` without the claims of ``changed`` (and the deleted), with those of
+    def patched(listed: tuple[m.Claim, ...], holds: Any) -> tuple[m.Claim, ...]:
+        """``listed`` without the claims of ``changed`` (and the deleted), with those of
         ``changed`` for which ``holds(claim)``, in date order."""
-        return _chronological([c for c in entries if c.id not in entries_ids]
+        return _chronological([c for c in listed if c.id not in entries_ids]
                               + [c for c in changed.values() if holds(c)])
 
     entries_ids = set(entries)
