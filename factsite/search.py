@@ -140,11 +140,16 @@ def index_site(root: Path, pages: Mapping[str, str], language: str, *,
         with ThreadPoolExecutor(max(1, jobs or os.cpu_count() or 1)) as pool:
             runs = [pool.submit(_index_shard, binary, root, scratch, shard, language)
                     for shard in to_index]
-            for shard, run in zip(to_index, runs):
-                bundles[shard.folder] = (made[shard.folder], run.result())
-                done += 1
-                if progress:
-                    progress(done, len(to_index))
+            try:
+                for shard, run in zip(to_index, runs):
+                    bundles[shard.folder] = (made[shard.folder], run.result())
+                    done += 1
+                    if progress:
+                        progress(done, len(to_index))
+            except BaseException:  # a failed shard, Ctrl-C, a signal: start no other
+                for run in runs:
+                    run.cancel()
+                raise
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     merged = [shard.folder.removeprefix(BUNDLE + "/") + "/" for shard in shards if not shard.first]

@@ -6,6 +6,8 @@ import json
 import random
 import shutil
 
+import pytest
+
 from factsite import pipeline, search
 from factsite.cache import Cache
 from tests import corpus
@@ -73,6 +75,22 @@ def test_an_edit_indexes_again_only_the_shards_of_the_pages_it_changed(tmp_path,
     assert any("claims/claim-000007/index.html" in shard.pages for shard in runs)
     pipeline.build(content, templates, tmp_path / "cold", use_cache=False, shard_pages=10)
     assert every_file(out) == every_file(tmp_path / "cold")
+
+
+def test_a_failed_or_interrupted_shard_starts_no_other(tmp_path, monkeypatch):
+    content, out = tmp_path / "content", tmp_path / "site"
+    corpus.generate(content, 30)
+    runs = []
+
+    def interrupted(*args):
+        runs.append(args[3])
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(search, "_index_shard", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        pipeline.build(content, TEMPLATES, out, shard_pages=5, jobs=1)
+    assert len(runs) == 1
+    assert not out.exists()
 
 
 def test_the_shard_size_is_an_input_of_the_build(tmp_path):
