@@ -85,6 +85,13 @@ def test_a_missing_message_is_a_template_error_at_its_line(tmp_path, content, th
                                    "translation for 'nav_timelines' in en.yaml or en.yaml")
 
 
+def internal_error(what: str) -> str:
+    """What build prints for a bug in factsite."""
+    return (f"build.py build: internal error: {what}\n"
+            "  hint: this is a bug in factsite, not a problem in your content "
+            "or templates; --debug shows the traceback\n")
+
+
 def test_a_bug_met_while_loading_apart_is_labelled_as_one_with_its_traceback(
         tmp_path, content, theme, monkeypatch, capsys):
     """The content is loaded and checked in a forked process: a bug there is still
@@ -94,9 +101,7 @@ def test_a_bug_met_while_loading_apart_is_labelled_as_one_with_its_traceback(
 
     monkeypatch.setattr(validate, "assemble", broken)
     code, err = run(tmp_path, content, theme, monkeypatch, capsys)
-    assert (code, err) == (70, "build.py build: internal error: KeyError: 'claims'\n"
-                               "  hint: this is a bug in factsite, not a problem in your content "
-                               "or templates; --debug shows the traceback\n")
+    assert (code, err) == (70, internal_error("KeyError: 'claims'"))
     with pytest.raises(KeyError) as caught:
         pipeline.build(content, theme, tmp_path / "site")
     assert 'in broken\n    return {}["claims"]' in caught.value.__notes__[0]
@@ -110,9 +115,7 @@ def test_a_bug_in_factsite_is_labelled_as_one_not_as_a_template_error(
 
     monkeypatch.setattr(export, "claims_json", broken)
     code, err = run(tmp_path, content, theme, monkeypatch, capsys)
-    assert (code, err) == (70, "build.py build: internal error: KeyError: 'schema_version'\n"
-                               "  hint: this is a bug in factsite, not a problem in your content "
-                               "or templates; --debug shows the traceback\n")
+    assert (code, err) == (70, internal_error("KeyError: 'schema_version'"))
     assert not (tmp_path / "site").exists()
     assert sorted(p.name for p in tmp_path.iterdir() if p.name != CACHE_DIR) == [
         "content", "templates"]
