@@ -16,8 +16,9 @@ import sys
 import tempfile
 import time
 import traceback
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
@@ -281,7 +282,7 @@ def build(content_dir: Path, templates_dir: Path, out_dir: Path, *, strict: bool
                                last.summary["files"], time.perf_counter() - watch.started,
                                warnings, tuple(watch.laps), 0)
     from .render import made_from, render_pages
-    from .search import SHARD_PAGES, index_site, stale
+    from .search import SHARD_PAGES, Indexing, shard_key, stale
 
     if progress:
         progress("checking content")
@@ -317,14 +318,22 @@ def build(content_dir: Path, templates_dir: Path, out_dir: Path, *, strict: bool
             records[page.path] = None
             dirty.append(number)
     watch.lap("compare with the last build")
-    with staged(out_dir, templates_dir / "static") as staging:
+    shard_pages = shard_pages or SHARD_PAGES
+    with staged(out_dir, templates_dir / "static") as staging, ExitStack() as stack:
+        bundles = state.summary.get("bundles", {})
+        indexing = stack.enter_context(Indexing(
+            staging, site.language, records, last=bundles, last_root=out_dir,
+            shard_pages=shard_pages, jobs=jobs)) if index else None
         for path, record in records.items():
             if record is not None:  # kept from the last build
                 link_file(out_dir, staging, path)
+                if indexing:
+                    indexing.written(path, record.output, record.indexed)
         rendered = render_pages(
             site, templates_dir, pages, staging, only=dirty, state=state if cache else None,
             jobs=jobs, progress=progress and (
-                lambda done, total: progress(f"rendering {done:,}/{total:,} pages")))
+                lambda done, total: progress(f"rendering {done:,}/{total:,} pages")),
+            order=indexing and shard_key, written=indexing and partial(_written, indexing))
         for page in rendered:
             records[page.path] = PageRecord(page.made_from, page.templates, page.reads,
                                             page.digest, page.indexed)
@@ -333,14 +342,11 @@ def build(content_dir: Path, templates_dir: Path, out_dir: Path, *, strict: bool
         del pages, rendered  # Pagefind's runs get the memory of the plan and its contexts
         release_memory()
         watch.lap("render")
-        shard_pages = shard_pages or SHARD_PAGES
         searched = searched_pages(records)
-        index_files, bundles = state.summary.get("index", []), state.summary.get("bundles", {})
-        if index:
-            index_files, bundles = index_site(
-                staging, searched, site.language, last=bundles, last_root=out_dir,
-                shard_pages=shard_pages, jobs=jobs, progress=progress and (
-                    lambda done, total: progress(f"indexing for search {done:,}/{total:,}")))
+        index_files = state.summary.get("index", [])
+        if indexing:
+            index_files, bundles = indexing.finish(searched, progress and (
+                lambda done, total: progress(f"indexing for search {done:,}/{total:,}")))
             pending = False
         else:  # the last index, until a build runs it
             pending = (state.summary.get("index_pending", False)
@@ -361,6 +367,13 @@ def build(content_dir: Path, templates_dir: Path, out_dir: Path, *, strict: bool
         cache.save_state(out_dir, state)
     return BuildResult(site, len(site.claims), html, count, time.perf_counter() - watch.started,
                        warnings, tuple(watch.laps), rendered_html, pending)
+
+
+def _written(indexing: Any, pages: list[Any]) -> None:
+    """Tell the search index of pages just rendered (their shards may be complete)."""
+    for page in pages:
+        indexing.written(page.path, page.digest, page.indexed)
+    indexing.advance()
 
 
 def release_memory() -> None:

@@ -374,7 +374,9 @@ class Rendered:
 def render_pages(site: Site, templates_dir: Path, pages: Sequence[Page], staging: Path, *,
                  only: Sequence[int] | None = None, state: BuildState | None = None,
                  jobs: int | None = None, start_method: str = "fork", batch: int | None = None,
-                 progress: Callable[[int, int], None] | None = None) -> list[Rendered]:
+                 progress: Callable[[int, int], None] | None = None,
+                 order: Callable[[str], Any] | None = None,
+                 written: Callable[[list[Rendered]], None] | None = None) -> list[Rendered]:
     """Render ``pages`` (those at the indexes ``only``) into ``staging``; return what was
     written, in plan order.
 
@@ -385,13 +387,16 @@ def render_pages(site: Site, templates_dir: Path, pages: Sequence[Page], staging
     ``plan(site)`` (entities pickle only as part of their site). A worker renders
     ``batch`` chunks of :data:`CHUNK` pages (default :data:`BATCH`), then a fresh one
     takes over. With a ``state`` (the build cache's), what each page read is
-    recorded into it (its entities numbered first).
+    recorded into it (its entities numbered first). ``order``: a key of the pages' paths
+    to render them in (default: the plan's); ``written``: told of each chunk's pages as
+    they are written (the search index starts on them).
     """
     Translations.load(Path(templates_dir) / "i18n", site.language)  # broken: stop before forking
     # Data files first: making one holds the whole archive as JSON or CSV at once, which
     # is best done while the workers are small (they grow as they render).
     indexes = sorted(range(len(pages)) if only is None else only,
-                     key=lambda index: (pages[index].produce is None, index))
+                     key=lambda index: (pages[index].produce is None,
+                                        index if order is None else order(pages[index].path)))
     total = len(indexes)
     jobs = jobs or (os.cpu_count() or 1 if total >= 4 * CHUNK else 1)
     chunks = [indexes[start:start + CHUNK] for start in range(0, total, CHUNK)]
@@ -404,7 +409,7 @@ def render_pages(site: Site, templates_dir: Path, pages: Sequence[Page], staging
     if jobs == 1:
         _start_worker(*job)
         try:
-            results = _collect(map(_render_chunk, chunks), progress, total, state)
+            results = _collect(map(_render_chunk, chunks), progress, total, state, written)
         finally:
             _start_worker(None, None, None, None)
     else:
@@ -417,11 +422,15 @@ def render_pages(site: Site, templates_dir: Path, pages: Sequence[Page], staging
             with multiprocessing.get_context(start_method).Pool(
                     jobs, initializer=_start_worker, initargs=(*job, True),
                     maxtasksperchild=batch) as pool:
-                results = _collect(pool.imap(_render_chunk, chunks), progress, total, state)
+                results = _collect(pool.imap(_render_chunk, chunks), progress, total, state,
+                                   written)
         finally:
             gc.unfreeze()
             _start_worker(None, None, None, None)
-    problems = [d for _, found in results for d in found]
+    # In the plan's order, whatever the order they rendered in: the first page named is the
+    # plan's first to meet the error.
+    problems = [d for _, d in sorted((p for _, found in results for p in found),
+                                     key=lambda problem: problem[0])]
     if problems:
         raise ContentError(_once_each(problems))
     place = {pages[index].path: index for index in indexes}
@@ -430,15 +439,18 @@ def render_pages(site: Site, templates_dir: Path, pages: Sequence[Page], staging
 
 
 def _collect(results, progress: Callable[[int, int], None] | None, total: int,  # noqa: ANN001
-             state: BuildState | None) -> list[tuple[list[Rendered], list[Diagnostic]]]:
+             state: BuildState | None, written: Callable[[list[Rendered]], None] | None,
+             ) -> list[tuple[list[Rendered], list[tuple[int, Diagnostic]]]]:
     """The chunks' results in order; the values of recorded reads kept in ``state``."""
     collected = []
     done = 0
-    for written, problems, fresh in results:
+    for pages, problems, fresh in results:
         if state is not None:
             state.take(fresh)
-        collected.append((written, problems))
-        done += len(written) + len(problems)
+        collected.append((pages, problems))
+        if written:
+            written(pages)
+        done += len(pages) + len(problems)
         if progress:
             progress(min(done, total), total)
     return collected
@@ -480,8 +492,10 @@ def _start_worker(site: Site | None, templates_dir: Path | None, pages: Sequence
         Renderer(templates_dir, site, recorder), plan(site) if pages is None else pages, staging)
 
 
-def _render_chunk(indexes: Sequence[int]) -> tuple[list[Rendered], list[Diagnostic], list]:
-    """Render and write the pages at ``indexes``; a template error skips its page.
+def _render_chunk(indexes: Sequence[int],
+                  ) -> tuple[list[Rendered], list[tuple[int, Diagnostic]], list]:
+    """Render and write the pages at ``indexes``; a template error skips its page (and is
+    returned with the page's index).
 
     Also returns the values of the reads its recorder saw first in this chunk, for
     the build cache.
@@ -496,7 +510,7 @@ def _render_chunk(indexes: Sequence[int]) -> tuple[list[Rendered], list[Diagnost
                 continue
             text, recorded = renderer.render_page(page)
         except ContentError as error:
-            problems.extend(error.diagnostics)
+            problems.extend((index, found) for found in error.diagnostics)
             continue
         data = text.encode("utf-8")
         reads, templates = recorded or ((), ())

@@ -32,8 +32,9 @@ import os
 import re
 import shutil
 import subprocess
-from bisect import bisect_left
-from concurrent.futures import ThreadPoolExecutor
+from bisect import bisect_left, insort
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor
+from concurrent.futures import wait as futures_wait
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -113,50 +114,159 @@ def index_site(root: Path, pages: Mapping[str, str], language: str, *,
     ``last``, ``last_root``: the bundles of the last build and the directory holding them;
     a shard whose pages and their bytes are unchanged is linked from there, not indexed
     again. ``jobs``: Pagefind runs at once (default: one per core); ``progress(done,
-    total)`` after each run.
+    total)`` after each run. :class:`Indexing` does the same while the pages render.
     """
-    root, last = Path(root), last or {}
-    shards = partition(pages, shard_pages)
-    if not shards:
-        raise _failure("there is no page to index")
-    made = {shard.folder: _made_from(shard, pages, language) for shard in shards}
-    reused = [s for s in shards if last_root is not None
-              and not _stale(s, pages, language, last, Path(last_root))]
-    to_index = [shard for shard in shards if shard not in reused]
-    bundles: Bundles = {}
-    for shard in reused:
-        files = last[shard.folder][1]
-        for path in files:
-            link_file(Path(last_root), root, path)
-        bundles[shard.folder] = (made[shard.folder], files)
-    binary = get_executable() if to_index else None
-    if to_index and binary is None:
-        raise _failure("the Pagefind binary is not installed")
-    scratch = root / _SCRATCH
-    done = 0
-    if progress and to_index:
-        progress(0, len(to_index))
-    try:
-        with ThreadPoolExecutor(max(1, jobs or os.cpu_count() or 1)) as pool:
-            runs = [pool.submit(_index_shard, binary, root, scratch, shard, language)
-                    for shard in to_index]
-            try:
-                for shard, run in zip(to_index, runs):
-                    bundles[shard.folder] = (made[shard.folder], run.result())
-                    done += 1
-                    if progress:
-                        progress(done, len(to_index))
-            except BaseException:  # a failed shard, Ctrl-C, a signal: start no other
-                for run in runs:
-                    run.cancel()
-                raise
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
-    merged = [shard.folder.removeprefix(BUNDLE + "/") + "/" for shard in shards if not shard.first]
-    (root / SHARDS_FILE).write_bytes(json.dumps(merged, separators=(",", ":")).encode())
-    ordered = {shard.folder: bundles[shard.folder] for shard in shards}
-    files = sorted({SHARDS_FILE}.union(*(files for _, files in ordered.values())))
-    return files, ordered
+    with Indexing(root, language, pages, last=last, last_root=last_root,
+                  shard_pages=shard_pages, jobs=jobs) as indexing:
+        for path, digest in pages.items():
+            indexing.written(path, digest, True)
+        return indexing.finish(pages, progress)
+
+
+def shard_key(path: str) -> int:
+    """The order in which to render pages so that their shards are complete soonest: a shard
+    is a range of this key (see :class:`Indexing`)."""
+    return _hash(path)
+
+
+class Indexing:
+    """The search index, made while the pages render: each shard is indexed as soon as all
+    its pages are written, so Pagefind and the render workers share the cores.
+
+    A shard is a range of path hashes (:func:`partition`), so pages rendered in
+    :func:`shard_key` order complete the shards one after the other. Whether a shard
+    is final is known before every page is: its range was written whole, and its
+    parent range (which it splits) already holds more pages to index than a shard
+    may. The shards this finds are those :func:`partition` gives for the pages
+    finally indexed, so the bundles are a whole build's. While pages still render,
+    at most ``jobs - 1`` Pagefind runs go at once (the render workers use the rest);
+    then ``jobs``. A failed run stops the build at the next page written; leaving the
+    block (done, failed or interrupted) starts no other run and waits for those going.
+    """
+
+    def __init__(self, root: Path, language: str, paths: Iterable[str], *,
+                 last: Bundles | None = None, last_root: Path | None = None,
+                 shard_pages: int = SHARD_PAGES, jobs: int | None = None):
+        self.root, self.language, self.last = Path(root), language, last or {}
+        self.last_root = None if last_root is None else Path(last_root)
+        self.shard_pages, self.jobs = shard_pages, max(1, jobs or os.cpu_count() or 1)
+        self.order = sorted((_hash(path), path) for path in paths)
+        self.place = {path: number for number, (_, path) in enumerate(self.order)}
+        self.done = bytearray(len(self.order))
+        self.next = 0  # the first place not written yet
+        self.marked: list[tuple[int, str]] = []  # (hash, path) of the pages to index, sorted
+        self.digests: dict[str, str] = {}
+        self.found: dict[str, Shard] = {}  # bits → shard, in order
+        self.bundles: Bundles = {}
+        self.waiting: list[Shard] = []  # to index
+        self.running: dict[Future, Shard] = {}
+        self.indexed = 0  # Pagefind runs done
+        self.pool = ThreadPoolExecutor(self.jobs)
+        self.scratch = self.root / _SCRATCH
+        self.binary: Path | None = None
+
+    def __enter__(self) -> Indexing:
+        return self
+
+    def __exit__(self, *_: Any) -> None:
+        self.waiting.clear()
+        self.pool.shutdown(wait=True, cancel_futures=True)
+        shutil.rmtree(self.scratch, ignore_errors=True)
+
+    def written(self, path: str, digest: str, indexed: bool) -> None:
+        """``path`` is written (or kept from the last build) with bytes of ``digest``;
+        ``indexed``: marked for the search index."""
+        number = self.place[path]
+        self.done[number] = 1
+        self.digests[path] = digest
+        if indexed:
+            insort(self.marked, self.order[number])
+
+    def advance(self) -> None:
+        """Start the runs of the shards now complete, as many as may go at once; raise the
+        error of a run that failed."""
+        self._collect(wait=False)
+        while self.next < len(self.done) and self.done[self.next]:
+            self.next += 1
+        frontier = self.order[self.next][0] if self.next < len(self.order) else 1 << 64
+        self._split("", 0, frontier)
+        self._start(max(1, self.jobs - 1))
+
+    def finish(self, pages: Mapping[str, str],
+               progress: Callable[[int, int], None] | None = None) -> tuple[list[str], Bundles]:
+        """Once every page is written: index the rest of ``pages`` (path → digest: the
+        pages to index, all of them marked or, when none is, every HTML page); return the
+        index's files and its bundles, as :func:`index_site`."""
+        shards = partition(pages, self.shard_pages)
+        if not shards:
+            raise _failure("there is no page to index")
+        self.marked = sorted((_hash(path), path) for path in pages)  # none marked: every HTML page
+        self.next = len(self.order)
+        self._split("", 0, 1 << 64)
+        total = self.indexed + len(self.running) + len(self.waiting)
+        while self.running or self.waiting:
+            if progress:
+                progress(self.indexed, total)
+            self._start(self.jobs)
+            self._collect(wait=True)
+        if progress and total:
+            progress(total, total)
+        merged = [s.folder.removeprefix(BUNDLE + "/") + "/" for s in shards if not s.first]
+        (self.root / SHARDS_FILE).write_bytes(json.dumps(merged, separators=(",", ":")).encode())
+        ordered = {shard.folder: self.bundles[shard.folder] for shard in shards}
+        files = sorted({SHARDS_FILE}.union(*(files for _, files in ordered.values())))
+        return files, ordered
+
+    def _split(self, bits: str, prefix: int, frontier: int) -> None:
+        """Find the shards of the range of hashes starting with ``bits`` that are final
+        with every page before ``frontier`` written (as :func:`partition` splits)."""
+        end = prefix + (1 << (64 - len(bits)))
+        low = bisect_left(self.marked, (prefix,))
+        high = bisect_left(self.marked, (end,)) if end < 1 << 64 else len(self.marked)
+        whole = high - low <= max(1, self.shard_pages) or len(bits) == 64
+        if end <= frontier and whole:
+            if high > low and bits not in self.found:
+                self._found(Shard(bits, tuple(sorted(path for _, path in self.marked[low:high])),
+                                  not self.found))
+            return
+        if whole:  # not all written yet, and it may still fit in one shard
+            return
+        one = prefix | 1 << (63 - len(bits))
+        self._split(bits + "0", prefix, frontier)
+        self._split(bits + "1", one, frontier)
+
+    def _found(self, shard: Shard) -> None:
+        self.found[shard.bits] = shard
+        made = _made_from(shard, self.digests, self.language)
+        if self.last_root is not None and not _stale(shard, self.digests, self.language,
+                                                     self.last, self.last_root):
+            files = self.last[shard.folder][1]
+            for path in files:
+                link_file(self.last_root, self.root, path)
+            self.bundles[shard.folder] = (made, files)
+        else:
+            self.bundles[shard.folder] = (made, [])
+            self.waiting.append(shard)
+
+    def _start(self, at_once: int) -> None:
+        while self.waiting and len(self.running) < at_once:
+            if self.binary is None:
+                self.binary = get_executable()
+                if self.binary is None:
+                    raise _failure("the Pagefind binary is not installed")
+            shard = self.waiting.pop(0)
+            self.running[self.pool.submit(_index_shard, self.binary, self.root, self.scratch,
+                                          shard, self.language)] = shard
+
+    def _collect(self, wait: bool) -> None:
+        if wait and self.running:
+            finished = futures_wait(self.running, return_when=FIRST_COMPLETED).done
+        else:
+            finished = {run for run in self.running if run.done()}
+        for run in finished:
+            shard = self.running.pop(run)
+            self.bundles[shard.folder] = (self.bundles[shard.folder][0], run.result())
+            self.indexed += 1
 
 
 def _made_from(shard: Shard, pages: Mapping[str, str], language: str) -> str:

@@ -52,6 +52,59 @@ def test_a_page_added_or_removed_changes_only_its_shard():
         assert changed == {home} or all(bits.startswith(home[:-1]) for bits in changed), changed
 
 
+def test_shards_found_while_pages_are_written_are_the_partition_of_the_indexed_pages(
+        tmp_path, monkeypatch):
+    """Pages written about in the order of their shards (some early, some late, as
+    render workers return them), a few not marked for the index: the shards found
+    along the way, then at the end, are exactly :func:`search.partition`'s."""
+    rng = random.Random(11)
+    runs = []
+    monkeypatch.setattr(search, "_index_shard", lambda *args: runs.append(args[3]) or [])
+    (tmp_path / "pagefind").mkdir()
+    for trial in range(40):
+        pages = rng.sample(PAGES, rng.randint(1, 3000)) + ["claims.json", "feed.xml"]
+        marked = {page for page in pages if page.endswith(".html") and rng.random() < 0.9}
+        if trial % 10 == 0:
+            marked = set()  # none marked: every HTML page is indexed
+        indexed = marked or {page for page in pages if page.endswith(".html")}
+        shard_pages = rng.choice([1, 7, 100, 300, 5000])
+        order = sorted(pages, key=lambda page: (page.endswith(".html"), search.shard_key(page)))
+        for _ in range(len(order) // 20):  # out of order within a few chunks
+            n = rng.randrange(len(order) - 1)
+            order[n], order[n + 1] = order[n + 1], order[n]
+        runs.clear()
+        with search.Indexing(tmp_path, "en", pages, shard_pages=shard_pages, jobs=2) as indexing:
+            for n, page in enumerate(order):
+                indexing.written(page, f"digest of {page}", page in marked)
+                if rng.random() < 0.05:
+                    indexing.advance()
+                if n == len(order) // 2:
+                    halfway = len(indexing.found)
+            files, bundles = indexing.finish({page: f"digest of {page}" for page in indexed})
+        expected = search.partition(indexed, shard_pages)
+        assert list(indexing.found.values()) == expected, trial
+        assert sorted(runs, key=lambda shard: shard.bits) == expected
+        assert list(bundles) == [shard.folder for shard in expected]
+        if marked and len(expected) >= 4:  # the first shards were found halfway through
+            assert halfway >= 1, trial
+
+
+def test_pagefind_starts_while_pages_still_render(tmp_path, monkeypatch):
+    content, out = tmp_path / "content", tmp_path / "site"
+    corpus.generate(content, 60)
+    said, started = [], []  # progress lines; how many chunks had rendered when each run began
+
+    def chunks() -> int:
+        return sum(1 for line in said if line.startswith("rendering "))
+
+    index = search._index_shard
+    monkeypatch.setattr(search, "_index_shard", lambda *a: started.append(chunks()) or index(*a))
+    pipeline.build(content, TEMPLATES, out, shard_pages=10, jobs=1, progress=said.append)
+    assert chunks() >= 3 and started[0] < chunks() - 1  # before the last chunk was written
+    pipeline.build(content, TEMPLATES, tmp_path / "cold", use_cache=False, shard_pages=10)
+    assert every_file(out) == every_file(tmp_path / "cold")
+
+
 def test_an_edit_indexes_again_only_the_shards_of_the_pages_it_changed(tmp_path, monkeypatch):
     content, templates, out = tmp_path / "content", tmp_path / "templates", tmp_path / "site"
     corpus.generate(content, 60)
