@@ -51,6 +51,9 @@ _IDENTITY: dict[type, Callable[[Any], str]] = {
     m.Page: lambda e: f"page:{e.id}",
     m.Passage: lambda e: f"passage:{e.claim.id}:{e.number}",
 }
+_BY_ID = {kind: f"@{name}:" for kind, name in (  # the entities whose key is their kind and id
+    (m.Claim, "claim"), (m.Claimant, "claimant"), (m.Source, "source"), (m.Topic, "topic"),
+    (m.Rating, "rating"), (m.Page, "page"))}
 RECORDED = frozenset(_IDENTITY)  # the types whose attribute reads templates record
 
 # What a method of an entity depends on, when it is less than the whole entity.
@@ -106,6 +109,13 @@ def _describe(value: Any, out: list[str], memo: dict[int, tuple[Any, str]]) -> N
         out.append(f"PartialDate {value.year} {value.month} {value.day}")
     elif kind in (tuple, list):
         out.append(f"[{len(value)}")
+        first = type(value[0]) if value else None
+        prefix = _BY_ID.get(first)
+        if prefix is not None and all(type(item) is first for item in value):
+            # entities of one kind (a listing's claims, a topic's): the commonest long value,
+            # described as item by item below, sooner
+            out.extend([prefix + item.id for item in value])
+            return
         for item in value:
             _describe(item, out, memo)
     elif kind is dict:

@@ -54,7 +54,8 @@ from .diagnostics import ContentError, Diagnostic, errors, format_text
 from .load import COLLECTIONS, EDITOR_LEFTOVERS, Document, load_content, load_one
 from .pipeline import BuildResult, Model
 from .search import SHARD_PAGES
-from .render import Renderer, _once_each, made_from, plan_sections
+from .render import (Renderer, _once_each, entry_pages, made_from, plan_sections,
+                     thread_groups)
 from .validate import dead_links, known_ids, new_entity, patch_claims, recheck, unused
 from .write import MARKER, count_files, link_file, staged, write_file
 
@@ -67,7 +68,8 @@ STRUCTURE = {
     "source": frozenset(),  # and the text after the front matter
     "page": frozenset({"title"}),
 }
-CLAIM_TEXT = (("text", "claim"), ("venue", "venue"))  # (entity field, document field)
+CLAIM_TEXT = (("text", "claim"), ("venue", "venue"))
+ENTRIES = frozenset({"claim", "claimant", "source", "topic", "rating"})  # sections of one entry  # (entity field, document field)
 SUPERSEDED = 3  # a writer's exit status when a newer save will write instead
 STOP_EVERY = 50  # pages rendered between two looks whether a newer save is waiting
 
@@ -108,6 +110,7 @@ class LiveSite:
         # False once a save patched the model and then found it must check everything:
         # until a whole check succeeds, the model is not one to patch
         self.trusted = True
+        self.unplanned: dict[str, Any] | None = None  # what settle() plans again
 
     # -- whole builds --------------------------------------------------------------------
 
@@ -142,7 +145,7 @@ class LiveSite:
 
     def _adopt(self, model: Model, state: BuildState) -> None:
         """Keep ``model`` and the state of the build that wrote site/ from it."""
-        self.model, self.state, self.trusted = model, state, True
+        self.model, self.state, self.trusted, self.unplanned = model, state, True, None
         self.renderer = Renderer(self.templates, model.site, self.recorder)
         self._site_changed(model)
         self.readers.clear()
@@ -185,11 +188,14 @@ class LiveSite:
         if content:
             self._content_changed(content)
         site = self.model.site
-        return BuildResult(site, len(site.claims),
-                           sum(1 for page in self.model.pages if page.path.endswith(".html")),
+        return BuildResult(site, len(site.claims), self.html_pages(),
                            self.state.summary.get("files", len(self.model.pages)),
                            time.perf_counter() - started, self.model.warnings, (),
                            len(self.dirty), True)
+
+    def html_pages(self) -> int:
+        """The HTML pages planned (the summary line's figure)."""
+        return sum(1 for page in self.model.pages if page.path.endswith(".html"))
 
     def _sort(self, paths: Iterable[str]) -> tuple[list[Path], set[str], set[str]]:
         """The changed content files, template names and static files (relative to static/)."""
@@ -403,17 +409,31 @@ class LiveSite:
             else:
                 self.entities[("claim", claim_id)] = touched[f"claim:{claim_id}"]
         self.ids = ids
-        replanned = self._plan_again(touched)
-        if dead_links(model.checked.links, self.produced):
-            self._reassemble()  # it words the errors as `build` does
-            return True
+        replanned = self._plan_entries(touched)
         self._warnings(paths, checks, touched)
         self.edited -= paths
-        self.dirty |= self._changed_pages(touched, replanned)
+        # Before anything renders: a page rendered now takes down the values it reads
+        self.dirty |= self._changed_pages(touched, set()) | replanned
         self.saved = {f"{m.entry_url('claim', i)}index.html"
                       for i, entry in entries.items() if entry is not None}
-        self.trusted = True
+        self.unplanned = touched  # settle() plans the rest; the model is trusted after it
         return True
+
+    def settle(self) -> None:
+        """Finish a save that patched claims in: plan again the listings of every claim, the
+        sitemap and the data files (:meth:`update` planned only the pages of the entries
+        it touched, so that those render first), and mark the pages that changed. Raises
+        ContentError when the save must be checked whole after all (a Markdown link to a
+        page that went): then every error is worded as `build` words it."""
+        if self.unplanned is None:
+            return
+        touched, self.unplanned = self.unplanned, None
+        replanned = self._plan_again(touched)
+        if dead_links(self.model.checked.links, self.produced):
+            self._reassemble()
+            return
+        self.dirty |= replanned
+        self.trusted = True
 
     def _take_checked(self, documents: dict[str, Document | None],
                       checks: dict[str, tuple[Any, list[Diagnostic]]]) -> None:
@@ -440,27 +460,59 @@ class LiveSite:
             links += found.links
         checked.links[:] = links
 
+    def _plan_entries(self, touched: dict[str, Any]) -> set[str]:
+        """Plan again the pages of the ``touched`` entries (claims, claimants, sources, topics,
+        ratings): all a saved claim's page needs; return the paths of the pages that differ
+        from those planned before. Pages of entries that went are gone. The plan's order
+        and :attr:`produced` wait for :meth:`settle`."""
+        model, site = self.model, self.model.site
+        _, urls = thread_groups(site.threads, site.page_size)
+        planned: dict[str, Any] = {}
+        before: dict[str, Any] = {}
+        for key, entity in touched.items():
+            kind, _, entity_id = key.partition(":")
+            if kind not in ENTRIES:
+                continue
+            before.update((page.path, page) for page in model.sections.pop((kind, entity_id), ()))
+            if entity is not None:
+                pages = model.sections[(kind, entity_id)] = entry_pages(site, entity, urls)
+                planned.update((page.path, page) for page in pages)
+        for path, page in planned.items():
+            if path in self.position:
+                model.pages[self.position[path]] = page
+            else:
+                self.position[path] = len(model.pages)
+                model.pages.append(page)
+        gone = [path for path in before if path not in planned]
+        for path in gone:
+            del self.position[path]
+        self._gone(gone)
+        return {path for path, page in planned.items() if before.get(path) != page}
+
     def _plan_again(self, touched: dict[str, Any]) -> set[str]:
-        """Plan again the sections showing the ``touched`` entities (and the listings of every
-        claim, the sitemap, the data files); return the paths of the pages planned again.
+        """Plan again the sections that list every claim (and those of claims whose thread
+        moved, the sitemap, the data files); return the paths of the pages planned again.
         Pages that are no longer planned are gone."""
         model = self.model
         drop = {("home",), ("timeline",), ("months",), ("topics",), ("corrections",)}
-        drop |= {tuple(key.split(":", 1)) for key, entity in touched.items()
-                 if type(entity) in (m.Claim, m.Claimant, m.Source, m.Topic, m.Rating)
-                 or entity is None and key.startswith("claim:")}
         keep = {key: pages for key, pages in model.sections.items() if key not in drop}
-        sections = plan_sections(model.site, keep)
         before = {page.path: page for page in model.pages}
+        sections = plan_sections(model.site, keep)
         model.sections = sections
-        model.pages = [page for pages in sections.values() for page in pages]
-        self.position = {page.path: n for n, page in enumerate(model.pages)}
-        self.produced = {u for page in model.pages for u in (page.url, page.path)}
-        self._gone(before.keys() - self.position.keys())
-        # A page equal to the one planned before (the same objects) was made from the same:
-        # its fingerprint need not be worked out again (most months, listings' first pages)
+        self._replanned(before.keys())
+        # A page equal to the one planned before (the same objects) was made from the same
+        # (most months, listings' first pages); one that differs is rendered again
         return {page.path for key, pages in sections.items() if pages is not keep.get(key)
                 for page in pages if page.produce is None and before.get(page.path) != page}
+
+    def _replanned(self, before: Iterable[str]) -> None:
+        """The model's pages are its sections' again; of the paths ``before``, those no
+        longer planned are gone."""
+        model = self.model
+        model.pages = [page for pages in model.sections.values() for page in pages]
+        self.position = {page.path: n for n, page in enumerate(model.pages)}
+        self.produced = {u for page in model.pages for u in (page.url, page.path)}
+        self._gone([path for path in before if path not in self.position])
 
     def _warnings(self, paths: set[str], checks: dict[str, tuple[Any, list[Diagnostic]]],
                   touched: dict[str, Any]) -> None:
@@ -495,7 +547,7 @@ class LiveSite:
                                     documents=(documents, problems))
         self.cache.save_memos()
         self.edited.clear()
-        self.trusted = True
+        self.trusted, self.unplanned = True, None
         state = self.state
         self.model = model
         self._site_changed(model)
@@ -674,7 +726,7 @@ class LiveSite:
         state.inputs, state.output = b"", pipeline.output_identity(self.out)
         state.summary = {
             **state.summary, "claims": len(model.site.claims),
-            "pages": sum(1 for page in model.pages if page.path.endswith(".html")),
+            "pages": self.html_pages(),
             "files": count_files(self.out), "warnings": list(model.warnings), "index": index,
             "bundles": bundles, "index_pending": False}
         self.cache.save_state(self.out, state)

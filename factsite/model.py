@@ -477,7 +477,8 @@ class Site:
 
     @cached_property
     def latest_claims(self) -> tuple[Claim, ...]:
-        return tuple(sorted(self.claims, key=lambda c: (c.date.sort_key, c.id), reverse=True))
+        """Newest first: ``claims`` (in date order, then by id) reversed."""
+        return self.claims[::-1]
 
     def __reduce__(self) -> tuple:
         """Pickle as a flat table: the default recursion follows relations and overflows."""

@@ -13,6 +13,7 @@ that spawn.
 from __future__ import annotations
 
 import gc
+import heapq
 import multiprocessing
 import os
 import signal
@@ -20,6 +21,7 @@ import sys
 from dataclasses import dataclass, field, replace
 from functools import partial
 from itertools import groupby
+from operator import attrgetter
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Sequence
 from urllib.parse import urlsplit
@@ -32,7 +34,8 @@ from .cache import RECORDED, BuildState, ReadNumbers, Recorder, fingerprint
 from .diagnostics import ContentError, Diagnostic
 from .i18n import MissingTranslation, Translations
 from .markdown import Prose, UnplacedProse
-from .model import Claim, PartialDate, Site, ThreadNode, paginate
+from .model import (Claim, Claimant, Pagination, PartialDate, Rating, Site, Source, ThreadNode,
+                    Topic, paginate)
 from .write import write_file
 
 
@@ -94,38 +97,30 @@ def plan_sections(site: Site, keep: dict[Section, list[Page]] | None = None,
         found = keep.get(key)
         sections[key] = make() if found is None else found
 
-    threads, thread_urls = _thread_pages(site.threads, size)
+    groups, thread_urls = thread_groups(site.threads, size)
     months = _by_month(site.claims)
     section(("home",), lambda: _listing("", "index.html", site.latest_claims, size))
     section(("timeline",), lambda: [Page("timeline/", "timeline.html",
                                          {"months": _month_index(months)},
                                          lastmod=_latest(site.claims))])
     section(("months",), lambda: _month_pages(months, size))
-    sections[("threads",)] = threads
+    sections[("threads",)] = _thread_pages(groups)
     section(("search",), lambda: [Page("search/", "search.html")])
     for claim in site.claims:
-        thread_url = thread_urls.get(claim.thread.claim.id) if claim.thread else None
         found = keep.get(("claim", claim.id))
-        if found is None or found[0].context["thread_url"] != thread_url:
-            found = [Page(claim.url, "claim.html",
-                          {"claim": claim, "jsonld": export.claim_jsonld(claim, site),
-                           "thread_url": thread_url}, lastmod=claim.last_updated)]
+        if found is None or found[0].context["thread_url"] != (
+                claim.thread and thread_urls.get(claim.thread.claim.id)):
+            found = entry_pages(site, claim, thread_urls)
         sections[("claim", claim.id)] = found
-    for claimant in site.claimants:
-        section(("claimant", claimant.id), lambda c=claimant: _listing(
-            c.url, "claimant.html", c.claims, size, claimant=c))
-    for source in site.sources:
-        section(("source", source.id), lambda s=source: [
-            Page(s.url, "source.html", {"source": s}, lastmod=_latest(s.cited_by))])
+    for group in (site.claimants, site.sources):
+        for entity in group:
+            section(entry_section(entity), lambda e=entity: entry_pages(site, e, thread_urls))
     section(("sources",), lambda: _listing("sources/", "sources.html", site.sources, size))
     section(("claimants",), lambda: _listing("claimants/", "claimants.html", site.claimants, size))
     section(("topics",), lambda: _listing("topics/", "topics.html", site.topics, size))
-    for topic in site.topics:
-        section(("topic", topic.id), lambda t=topic: _listing(t.url, "topic.html", t.claims, size,
-                                                               topic=t))
-    for rating in site.ratings:
-        section(("rating", rating.id), lambda r=rating: _listing(
-            r.url, "rating.html", r.claims, size, rating=r))
+    for group in (site.topics, site.ratings):
+        for entity in group:
+            section(entry_section(entity), lambda e=entity: entry_pages(site, e, thread_urls))
     for page in site.pages:
         if page.id != "corrections":
             section(("page", page.id), lambda p=page: [Page(p.url, "page.html", {"page": p})])
@@ -134,10 +129,10 @@ def plan_sections(site: Site, keep: dict[Section, list[Page]] | None = None,
         "corrections/", "corrections.html", site.corrections, size,
         page=next((p for p in site.pages if p.id == "corrections"), None)))
     sections[("sitemap",)] = _sitemaps([(p.url, p.lastmod) for pages in sections.values()
-                                        for p in pages if p.in_sitemap])
+                                        for p in pages if not p.output or p.in_sitemap])
     sections[("files",)] = [
         Page("", "404.html", {"root": urlsplit(site.base_url).path}, output="404.html"),
-        Page("", "feed.xml", {"claims": _newest_first(site.claims)[:site.feed_size],
+        Page("", "feed.xml", {"claims": _newest_first(site.claims, site.feed_size),
                               "updated": _latest(site.claims)},
              output="feed.xml"),
         Page("", "robots.txt", output="robots.txt"),
@@ -146,6 +141,36 @@ def plan_sections(site: Site, keep: dict[Section, list[Page]] | None = None,
         Page("", None, output="claimreview.json", produce=partial(export.claimreview_feed, site)),
     ]
     return sections
+
+
+_ENTRY_KINDS = {Claim: "claim", Claimant: "claimant", Source: "source", Topic: "topic",
+                Rating: "rating"}
+
+
+def entry_section(entity: Claim | Claimant | Source | Topic | Rating) -> Section:
+    """The section of an entry's own pages: ``('claim', id)``, ``('topic', id)``..."""
+    return (_ENTRY_KINDS[type(entity)], entity.id)
+
+
+def entry_pages(site: Site, entity: Claim | Claimant | Source | Topic | Rating,
+                thread_urls: dict[str, str]) -> list[Page]:
+    """An entry's own pages: a claim's, a source's, or the listing of a claimant's, a
+    topic's or a rating's claims. ``thread_urls``: :func:`thread_groups`' addresses."""
+    size = site.page_size
+    kind = type(entity)
+    if kind is Claim:
+        return [Page(entity.url, "claim.html",
+                     {"claim": entity, "jsonld": export.claim_jsonld(entity, site),
+                      "thread_url": thread_url(entity, thread_urls)}, lastmod=entity.last_updated)]
+    if kind is Source:
+        return [Page(entity.url, "source.html", {"source": entity},
+                     lastmod=_latest(entity.cited_by))]
+    name = _ENTRY_KINDS[kind]
+    return _listing(entity.url, f"{name}.html", entity.claims, size, **{name: entity})
+
+
+def thread_url(claim: Claim, thread_urls: dict[str, str]) -> str | None:
+    return claim.thread and thread_urls.get(claim.thread.claim.id)
 
 
 def _month_pages(months: list[tuple[PartialDate, list[Claim]]], size: int) -> list[Page]:
@@ -167,11 +192,15 @@ def _listing(url: str, template: str, items: tuple[Any, ...] | list[Any], size: 
             for p in paginate(items, url, size)]
 
 
-def _thread_pages(threads: tuple[ThreadNode, ...], size: int,
-                  ) -> tuple[list[Page], dict[str, str]]:
+ThreadGroups = list[list[ThreadNode]]
+
+
+def thread_groups(threads: tuple[ThreadNode, ...], size: int,
+                  ) -> tuple[ThreadGroups, dict[str, str]]:
     """Threads packed whole onto pages of at most ``size`` claims (a larger thread gets a
-    page of its own), and the address of each thread by the id of its first claim."""
-    groups: list[list[ThreadNode]] = [[]]
+    page of its own), and the address of each thread by the id of its first claim. Quick:
+    a claim's page links to its thread's, so a save plans this before any listing."""
+    groups: ThreadGroups = [[]]
     held = 0
     for thread in threads:
         if groups[-1] and held + thread.size > size:
@@ -179,15 +208,24 @@ def _thread_pages(threads: tuple[ThreadNode, ...], size: int,
             held = 0
         groups[-1].append(thread)
         held += thread.size
-    pages, urls = [], {}
+    urls = {}
+    listing = Pagination((), 1, len(groups), "threads/")
+    for number, group in enumerate(groups, start=1):
+        url = listing.url_of(number)
+        for thread in group:
+            urls[thread.claim.id] = f"{url}#thread-{thread.claim.id}"
+    return groups, urls
+
+
+def _thread_pages(groups: ThreadGroups) -> list[Page]:
+    """The pages of :func:`thread_groups`' groups."""
+    pages = []
     for pagination in paginate(groups, "threads/", 1):
         [group] = pagination.items
         pagination = replace(pagination, items=tuple(group))
-        for thread in group:
-            urls[thread.claim.id] = f"{pagination.url}#thread-{thread.claim.id}"
         pages.append(Page(pagination.url, "threads.html", {"pagination": pagination},
                           lastmod=_latest(c for t in group for c in _thread_claims(t))))
-    return pages, urls
+    return pages
 
 
 def _thread_claims(node: ThreadNode) -> Iterator[Claim]:
@@ -203,8 +241,8 @@ def month_url(month: PartialDate) -> str:
 
 def _by_month(claims: tuple[Claim, ...]) -> list[tuple[PartialDate, list[Claim]]]:
     """Claims grouped by month, oldest first; a year-only date heads its year."""
-    return [(month, list(group)) for month, group in
-            groupby(claims, key=lambda c: PartialDate(c.date.year, c.date.month))]
+    return [(PartialDate(*month), list(group)) for month, group in
+            groupby(claims, key=lambda c: (c.date.year, c.date.month))]
 
 
 def _month_index(months: list[tuple[PartialDate, list[Claim]]],
@@ -215,7 +253,10 @@ def _month_index(months: list[tuple[PartialDate, list[Claim]]],
 
 
 def _latest(claims: Iterable[Claim]) -> PartialDate | None:
-    return max((c.last_updated for c in claims), key=lambda d: d.sort_key, default=None)
+    return max(map(_LAST_UPDATED, claims), key=_SORT_KEY, default=None)
+
+
+_LAST_UPDATED, _SORT_KEY = attrgetter("last_updated"), attrgetter("sort_key")  # on every save
 
 
 def _sitemaps(entries: list[tuple[str, PartialDate | None]]) -> list[Page]:
@@ -230,8 +271,9 @@ def _sitemaps(entries: list[tuple[str, PartialDate | None]]) -> list[Page]:
     return [index, *parts]
 
 
-def _newest_first(claims: tuple[Claim, ...]) -> list[Claim]:
-    return sorted(claims, key=lambda c: (c.first_published.sort_key, c.id), reverse=True)
+def _newest_first(claims: tuple[Claim, ...], count: int) -> list[Claim]:
+    """The ``count`` claims first published last."""
+    return heapq.nlargest(count, claims, key=lambda c: (c.first_published.sort_key, c.id))
 
 
 class _RecordingEnvironment(jinja2.Environment):

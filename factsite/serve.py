@@ -444,21 +444,22 @@ class DevServer:
             reload = (lambda *_: None) if was_failed else self.reload  # all reload at the end
             if self.live.static:
                 reload(pages, [f"static/{name}" for name in self.live.static])
-            shown = {page: self.live.page_path(url) for page, url in pages.items()}
-            first, problems = self.live.render(
-                dict.fromkeys(path for path in shown.values() if path in self.live.dirty))
-            if first and not problems:
-                reload({page: path for page, path in shown.items() if path in first}, first)
-            rest, more = self.live.render(  # a newer save goes first; the rest comes after it
-                sorted(self.live.dirty, key=lambda path: (path not in self.live.saved,
-                                                          self.live.position.get(path, -1))),
+            # The open pages and the saved entries' first: a save that patched claims in has
+            # planned only their entries' pages yet; settle() plans the listings after them
+            first, problems = self._render_open(pages, reload, self.live.saved)
+            self.live.settle()
+            then, more = self._render_open(pages, reload)
+            rest, left = self.live.render(  # a newer save goes first; the rest comes after it
+                sorted(self.live.dirty, key=lambda path: self.live.position.get(path, -1)),
                 stop=lambda: self.watcher.pending)
-            if problems or more:
-                raise ContentError(problems + more)
+            if problems or more or left:
+                raise ContentError(problems + more + left)
             if rest:
+                shown = {page: self.live.page_path(url) for page, url in pages.items()}
                 reload({page: path for page, path in shown.items() if path in rest}, rest)
             self.live.flush()
-            return replace(result, rendered=len(first) + len(rest),
+            return replace(result, pages=self.live.html_pages(),
+                           rendered=len(first) + len(then) + len(rest),
                            seconds=time.perf_counter() - started)
 
         started = time.perf_counter()
@@ -466,6 +467,17 @@ class DevServer:
         self._report(work)
         if self.failed or was_failed:  # the errors come, or go
             self.reload(pages, ["*"])
+
+    def _render_open(self, pages: dict, reload: Callable[[dict, list[str]], None],
+                     also: Iterable[str] = ()) -> tuple[list[str], list[Diagnostic]]:
+        """Render the dirty pages the open ``pages`` show (then those ``also``) and reload
+        those pages once they are ready (none when a page failed)."""
+        shown = {page: self.live.page_path(url) for page, url in pages.items()}
+        rendered, problems = self.live.render(dict.fromkeys(
+            path for path in (*shown.values(), *also) if path in self.live.dirty))
+        if rendered and not problems:
+            reload({page: path for page, path in shown.items() if path in rendered}, rendered)
+        return rendered, problems
 
     def poll(self) -> None:
         """On the event loop: start a save's work on another thread when the files settled,
@@ -538,6 +550,10 @@ def serve(sockets: list[socket.socket], host: str, dev: DevServer) -> None:
               "meant for this machine only (drop --host to serve on 127.0.0.1)", file=sys.stderr)
     shown = f"[{host}]" if ":" in host else host
     sys.stdout.reconfigure(line_buffering=True)  # one line per rebuild, even into a pipe
+    # A save works on another thread; the thread answering requests gets the interpreter
+    # within 1 ms of asking (5 ms by default, at each step of a request), so a page a
+    # save rendered first is served while the save goes on with the rest.
+    sys.setswitchinterval(0.001)
     logging.getLogger("tornado.access").setLevel(logging.ERROR)  # no line per request
 
     if dev.base_url is None:  # the site's own addresses (404 page, canonical links) point here

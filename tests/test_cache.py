@@ -161,3 +161,25 @@ def test_reads_keep_their_numbers_until_most_numbered_entities_are_gone(tmp_path
     assert "claim:claim-000005" in third.entities
     assert len(third.entities) * 2 < len(first.entities)
     assert every_file(out) == cold(content, TEMPLATES, tmp_path / "cold")
+
+
+def test_a_list_of_entities_is_described_as_each_of_them_is(tmp_path):
+    """Fingerprints describe a list of entities of one kind (a listing's claims) in one
+    step: as the same list described entity by entity, so a record made either way holds."""
+    from factsite import cache
+    content = tmp_path / "content"
+    generate(content, 12)
+    site = pipeline.load_model(content, None).site
+    claim, claimant, topic = site.claims[0], site.claimants[0], site.topics[0]
+    for value in (site.claims, list(site.claimants), site.topics, (claim,)):
+        parts: list[str] = []
+        cache._describe(value, parts, {})
+        one_by_one: list[str] = [f"[{len(value)}"]
+        for item in value:
+            cache._describe(item, one_by_one, {})
+        assert parts == one_by_one
+    mixed = (claim, claimant, topic, None)
+    parts = []
+    cache._describe(mixed, parts, {})
+    assert parts == ["[4", f"@claim:{claim.id}", f"@claimant:{claimant.id}",
+                     f"@topic:{topic.id}", "None"]

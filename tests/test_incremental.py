@@ -441,3 +441,55 @@ def test_a_deleted_claim_still_referred_to_fails_as_a_cold_build(tmp_path, refer
     gone.write_text(text)
     dev.save([str(gone)])
     assert not failed
+
+
+@pytest.mark.parametrize("edit", ["add", "dispute", "topics", "delete"])
+def test_a_saved_claim_renders_before_the_listings_of_every_claim_are_planned(tmp_path,
+                                                                               monkeypatch, edit):
+    """A save that patches claims in renders their pages (and the open pages) first, with
+    only the pages of the entries they touch planned again: when settle() starts planning
+    the listings of every claim, the claim's page is already served from memory with a
+    cold build's bytes (its thread's address included), and the home page is not yet.
+    After the save, the home page is a cold build's."""
+    from factsite import live, serve
+
+    content = tmp_path / "content"
+    corpus.generate(content, 30)
+    dev = serve.DevServer(content, TEMPLATES, tmp_path / "site", on_built=lambda result: None,
+                          on_failed=lambda diagnostics: pytest.fail(str(diagnostics)))
+    dev.rebuild()
+    archive = Archive(content, TEMPLATES, random.Random(SEED))
+    claim = content / "claims" / "claim-000020.yaml"
+    data = archive.read(claim)
+    if edit == "add":  # the newest claim, in a thread: the home page and the threads shift
+        claim = content / "claims" / "added.yaml"
+        data = {**data, "date": "2030-01", "disputes": ["claim-000012"]}
+        data.pop("supports", None)
+    elif edit == "dispute":
+        data["disputes"] = ["claim-000003"]
+    elif edit == "topics":
+        data["topics"] = ["topic-07"]
+    early: dict[str, bytes | None] = {}
+    settle = live.LiveSite.settle
+
+    def spy(self: live.LiveSite) -> None:
+        if self.unplanned is not None:
+            early.update((path, found[1]) for path, found in self.fresh.items())
+        settle(self)
+    monkeypatch.setattr(live.LiveSite, "settle", spy)
+    if edit == "delete":
+        claim = content / "claims" / "claim-000029.yaml"  # the newest: on the home page
+        claim.unlink()
+    else:
+        archive.write(claim, data)
+    dev.save([str(claim)], {"tab": "/about/"})
+    cold = tmp_path / "cold"
+    pipeline.build(content, TEMPLATES, cold, use_cache=False)
+    expected = every_file(cold)
+    page = f"claims/{claim.stem}/index.html"
+    if edit == "delete":
+        assert early[page] is None  # answered 404 at once
+    else:
+        assert early[page] == expected[page]
+    assert "index.html" not in early
+    assert served(dev, "index.html") == expected["index.html"]
