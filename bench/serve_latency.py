@@ -2,15 +2,15 @@
 """Save → page visible in `build.py serve`, against `hugo server` on the same archive.
 
     .venv/bin/python bench/serve_latency.py [--claims 1000 10000] [--saves 9] [--pause 2]
-        [--edits text topics claimant dispute add delete] [--no-hugo] [--no-demo]
+        [--edits text topics claimant dispute add delete source] [--no-hugo] [--no-demo]
 
 For the demo (tests/fixtures/demo/content) and for each generated archive
 (tests/corpus.py, the archive bench/compare_hugo.py builds; Hugo gets the same
 claims as Markdown with front matter through its ``hugo_site``), it starts the
 server on a copy of the content, waits until the first claim page is served,
 then makes saves of each kind (``--edits``, see :class:`Edits`: a claim's text,
-topics, claimant, disputes; a claim added; a claim deleted) again and again, in
-YAML for factsite and in the front matter for Hugo. A save's latency runs from
+topics, claimant, disputes; a claim added; a claim deleted; a source added) again
+and again, in YAML for factsite and in the front matter for Hugo. A save's latency runs from
 just before the write until the page that shows it, fetched over HTTP every 5 ms,
 shows the change (for a deleted claim: the home page lists it no more); the first save of each
 kind warms up and is not counted, and ``--pause`` seconds pass between saves (an
@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import os
+import re
 import shutil
 import signal
 import socket
@@ -34,7 +35,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -46,7 +46,8 @@ sys.path.insert(0, str(ROOT))
 from bench.compare_hugo import hugo_binary, hugo_site  # noqa: E402
 from tests.corpus import TOPICS, generate  # noqa: E402
 
-TIMEOUT = 120.0  # for a server's first build, and for any one save
+TIMEOUT = 120.0  # for any one save
+STARTUP = 900.0  # for a server's first build (a busy machine builds 10,000 claims slowly)
 NEWEST = "2023-06-01"  # the date of added claims: after every generated one
 
 
@@ -62,7 +63,7 @@ class Server:
     def wait_for(self, page: str) -> None:
         started = time.perf_counter()
         while not fetch(self.url + page):
-            if self.process.poll() is not None or time.perf_counter() - started > TIMEOUT:
+            if self.process.poll() is not None or time.perf_counter() - started > STARTUP:
                 self.stop()
                 sys.exit(f"bench: the server never served {page}; see {self.log.name}")
             time.sleep(0.05)
@@ -94,14 +95,16 @@ class Edits:
     - ``dispute``: the claim disputes another claim (its page links to it);
     - ``add``: a new claim, the newest (its page appears);
     - ``delete``: a claim added before is deleted (the home page lists it no more: ``hugo
-      server`` keeps serving a deleted page from memory).
+      server`` keeps serving a deleted page from memory);
+    - ``source``: a new source, nothing cites it yet (its page appears, with its title).
     """
 
-    KINDS = ("text", "topics", "claimant", "dispute", "add", "delete")
+    KINDS = ("text", "topics", "claimant", "dispute", "add", "delete", "source")
 
-    def __init__(self, folder: Path, suffix: str, claim: Path, claimants: int):
+    def __init__(self, folder: Path, suffix: str, claim: Path, claimants: int, sources: Path):
         self.folder, self.suffix, self.claim = folder, suffix, claim
         self.claimants = claimants  # numbered from 0
+        self.sources = sources  # the sources' folder: the same front matter for both
         self.added: list[str] = []
 
     # the file's fields: YAML for factsite, the front matter of Markdown for Hugo
@@ -122,6 +125,13 @@ class Edits:
             stem = self.added.pop(0)
             (self.folder / f"{stem}{self.suffix}").unlink()
             return "", f"claims/{stem}/", False
+        if kind == "source":
+            stem = f"bench-source-{n}-{time.time_ns()}"
+            first = min(self.sources.iterdir())
+            (self.sources / f"{stem}{first.suffix}").write_text(re.sub(
+                r"(?m)^title: .*$", f"title: {marker}", first.read_text(encoding="utf-8"), 1),
+                encoding="utf-8")
+            return f"sources/{stem}/", marker, True
         front, body = self.read(self.claim)
         if kind == "add":  # the newest claim: on the first page of the home page's listing
             stem = f"bench-added-{n}-{time.time_ns()}"
@@ -154,7 +164,7 @@ class FactsiteEdits(Edits):
 
     def __init__(self, content: Path):
         super().__init__(content / "claims", ".yaml", sorted((content / "claims").glob("*.yaml"))[0],
-                         len(list((content / "claimants").glob("*.yaml"))))
+                         len(list((content / "claimants").glob("*.yaml"))), content / "sources")
 
     def read(self, path: Path) -> tuple[dict, str]:
         return yaml.load(path.read_text(encoding="utf-8"), Loader=yaml.BaseLoader), ""
@@ -172,7 +182,8 @@ class HugoEdits(Edits):
 
     def __init__(self, site: Path, claimants: int):
         super().__init__(site / "content" / "claims", ".md",
-                         sorted((site / "content" / "claims").glob("*.md"))[0], claimants)
+                         sorted((site / "content" / "claims").glob("*.md"))[0], claimants,
+                         site / "content" / "sources")
 
     def read(self, path: Path) -> tuple[dict, str]:
         _, front, body = path.read_text(encoding="utf-8").split("---\n", 2)
@@ -238,8 +249,9 @@ def fetch(url: str) -> str:
     try:
         with urllib.request.urlopen(url, timeout=TIMEOUT) as response:
             return response.read().decode("utf-8")
-    except (urllib.error.URLError, ConnectionError, http.client.HTTPException):
-        # not built, not listening yet, or cut short while the server rebuilds
+    except (OSError, http.client.HTTPException):
+        # not built, not listening yet, cut short while the server rebuilds, or no answer
+        # within TIMEOUT (a server answers once its first build is done)
         return ""
 
 

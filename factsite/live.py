@@ -14,10 +14,15 @@ A save is dispatched on what it changed (Zola's ``serve`` does the same):
   against the others as they were (:func:`~factsite.validate.recheck`) and its
   entity is updated in place; the pages that read a changed value are the ones
   to render again. No other file is read, checked or assembled.
-- **anything else in content/** (a file added, removed or renamed, a reference,
-  a date, a quote, site.yaml, an error to report): the documents are checked and
-  assembled again from memory (only the changed files are re-read) and every
-  recorded read is compared, as ``build`` does.
+- **claims, claimants and sources added or removed, claims changed in what they
+  refer to**: each file is checked alone, the site is patched in place
+  (:func:`~factsite.validate.patch_claims`), the pages of the entries touched are
+  planned again and rendered first, the listings of every claim after them
+  (:meth:`LiveSite.settle`);
+- **anything else in content/** (a page added or removed, site.yaml, a source's
+  text, an error to report): the documents are checked and assembled again from
+  memory (only the changed files are re-read) and every recorded read is
+  compared, as ``build`` does.
 - **a template**: the pages that loaded it; a translation: a full build.
 - **a static file** (``templates/static/``): copied, nothing rendered.
 
@@ -68,10 +73,11 @@ STRUCTURE = {
     "source": frozenset(),  # and the text after the front matter
     "page": frozenset({"title"}),
 }
-CLAIM_TEXT = (("text", "claim"), ("venue", "venue"))
-ENTRIES = frozenset({"claim", "claimant", "source", "topic", "rating"})  # sections of one entry  # (entity field, document field)
+CLAIM_TEXT = (("text", "claim"), ("venue", "venue"))  # (entity field, document field)
+ENTRIES = frozenset({"claim", "claimant", "source", "topic", "rating"})  # sections of one entry
+MOVABLE = ("claim", "claimant", "source")  # kinds of file a save may add or delete in place
 SUPERSEDED = 3  # a writer's exit status when a newer save will write instead
-STOP_EVERY = 50  # pages rendered between two looks whether a newer save is waiting
+STOP_EVERY = 5  # pages rendered between two looks whether a newer save is waiting
 
 
 @dataclasses.dataclass
@@ -260,13 +266,27 @@ class LiveSite:
             self._reassemble()
 
     def _patch_in_place(self) -> bool:
-        """Take the edits into the model in place when they allow it: text alone, or claims
+        """Take the edits into the model in place when they allow it: text alone, or claims,
+        claimants and sources added or removed and claims changed in what they refer to
         (with text edited in other files). False: the whole site must be checked again."""
         if self._patch(set(self.edited)):
             return True
-        claims = {path for path in self.edited if _kind(self.content, Path(path)) == "claim"}
-        others = self.edited - claims
-        return bool(claims) and (not others or self._patch(others)) and self._restructure(claims)
+        moved = {path for path in self.edited if self._moved(path)}
+        others = self.edited - moved
+        return bool(moved) and (not others or self._patch(others)) and self._restructure(moved)
+
+    def _moved(self, path: str) -> bool:
+        """A claim file, or the file of a claimant or source added or removed."""
+        kind = _kind(self.content, Path(path))
+        if kind == "claim":
+            return True
+        if kind not in MOVABLE:
+            return False
+        document = self.documents.get(path)
+        known = self.model.checked.parsed[kind]
+        if document is None:
+            return Path(path).stem in known
+        return document.id not in known
 
     # -- the fast path: text edited in place -------------------------------------------------
 
@@ -358,51 +378,65 @@ class LiveSite:
                 pages.add(path)
         return pages
 
-    # -- the middle path: claims added, deleted or changed in what they refer to ---------------
+    # -- the middle path: entries added or deleted, claims changed in what they refer to ------
 
     def _restructure(self, paths: set[str]) -> bool:
-        """Patch the site for claims added, deleted, renamed or changed in what they refer
-        to, when nothing else changed: each is checked alone (against the others as they
-        were), the entities they referred to and refer to are patched, the sections of the
-        plan showing them are planned again, and the reads of those entities alone are
-        compared. False (nothing changed) when the save needs the whole site checked again:
-        an error, another kind of file, a deleted claim that others still refer to.
-        (A link in Markdown to a page that went, a topic's say, is found after the patch:
-        then the whole site is checked.)"""
+        """Patch the site for claims, claimants and sources added or deleted (or renamed),
+        and claims changed in what they refer to, when nothing else changed: each file is
+        checked alone (against the others as they were), the entities they referred to and
+        refer to are patched, the pages of those entities are planned again (the rest in
+        :meth:`settle`), and the reads of those entities alone are compared. False (nothing
+        changed) when the save needs the whole site checked again: an error, another kind
+        of file, a deleted entry that others still refer to. (A link in Markdown to a page
+        that went, a topic's say, is found in :meth:`settle`: then the whole site is checked.)"""
         model = self.model
-        parsed = model.checked.parsed["claim"]
-        documents: dict[str, Document | None] = {}  # claim id → its document, None: deleted
+        documents: dict[tuple[str, str], Document | None] = {}  # (kind, id) → None: deleted
         for path in paths:
+            kind = _kind(self.content, Path(path))
             document = self.documents.get(path)
-            if path in self.problems or _kind(self.content, Path(path)) != "claim":
+            if path in self.problems or kind not in MOVABLE:
                 return False
+            parsed = model.checked.parsed[kind]
             if document is None:
                 stem = Path(path).stem
-                if stem not in parsed or parsed[stem][0].path != path or stem in documents:
+                if stem not in parsed or parsed[stem][0].path != path or (kind, stem) in documents:
                     return False
-                documents[stem] = None
-            elif document.failed or documents.get(document.id) is not None:
+                documents[(kind, stem)] = None
+            elif document.failed or documents.get((kind, document.id)) is not None:
                 return False
             else:
-                documents[document.id] = document
-        ids = {**self.ids, "claim": (self.ids["claim"] | {i for i, d in documents.items() if d})
-               - {i for i, d in documents.items() if d is None}}
+                documents[(kind, document.id)] = document
+        ids = {kind: set(known) for kind, known in self.ids.items()}
+        for (kind, entry_id), document in documents.items():
+            (ids[kind].add if document else ids[kind].discard)(entry_id)
+        claims = {i for kind, i in documents if kind == "claim"}
+        for (kind, entry_id), document in documents.items():
+            if document is None and any(other.id not in claims
+                                        for other in _users(self._find(kind, entry_id))):
+                return False  # a claim still refers to it: the error comes from check
         checks = {}
-        for claim_id, document in documents.items():
+        against = model.checked
+        for key in sorted(documents, key=lambda key: key[0] == "claim"):  # claims last
+            document = documents[key]
             if document is None:
-                claim = self._find("claim", claim_id)
-                if any(other.id not in documents
-                       for other in (*claim.disputed_by, *claim.supported_by)):
-                    return False  # a claim still disputes it: the error comes from check
                 continue
-            checked, diagnostics = recheck(model.checked, document, self.cache, ids)
+            if key[0] == "claim" and against is model.checked and any(
+                    kind == "source" for kind, _ in checks):  # and the sources added
+                against = replace(against, parsed={**against.parsed, "source": {
+                    **against.parsed["source"], **{i: found[0].parsed["source"][i]
+                                                   for (kind, i), found in checks.items()
+                                                   if kind == "source"}}})
+            checked, diagnostics = recheck(against, document, self.cache, ids)
             if errors(diagnostics) or not checked.parsed:
                 return False
-            checks[claim_id] = (checked, diagnostics)
+            checks[key] = (checked, diagnostics)
         self.trusted = False  # from here on the model changes
-        self._take_checked(documents, checks)
-        entries = {i: checks[i][0].parsed["claim"][i] if i in checks else None for i in documents}
-        touched = patch_claims(model.site, model.checked, entries)
+        self._take_checked({i: documents[("claim", i)] for i in claims},
+                           {i: found for (kind, i), found in checks.items() if kind == "claim"})
+        moved = self._move_entries(documents, checks)
+        entries = {i: checks[("claim", i)][0].parsed["claim"][i] if ("claim", i) in checks
+                   else None for i in claims}
+        touched = {**patch_claims(model.site, model.checked, entries), **moved}
         for claim_id, entry in entries.items():
             if entry is None:
                 del self.entities[("claim", claim_id)]
@@ -414,8 +448,8 @@ class LiveSite:
         self.edited -= paths
         # Before anything renders: a page rendered now takes down the values it reads
         self.dirty |= self._changed_pages(touched, set()) | replanned
-        self.saved = {f"{m.entry_url('claim', i)}index.html"
-                      for i, entry in entries.items() if entry is not None}
+        self.saved = {f"{m.entry_url(kind, i)}index.html"
+                      for (kind, i), document in documents.items() if document is not None}
         self.unplanned = touched  # settle() plans the rest; the model is trusted after it
         return True
 
@@ -434,6 +468,39 @@ class LiveSite:
             return
         self.dirty |= replanned
         self.trusted = True
+
+    def _move_entries(self, documents: dict[tuple[str, str], Document | None],
+                      checks: dict[tuple[str, str], tuple[Any, list[Diagnostic]]],
+                      ) -> dict[str, Any]:
+        """Add to the site the claimants and sources of ``documents`` (their checked entries in
+        ``checks``), remove those deleted (no claim refers to them once the save is in);
+        return the entities that changed, by key (None for one that is gone)."""
+        site, checked = self.model.site, self.model.checked
+        touched: dict[str, Any] = {}
+        for kind in ("claimant", "source"):
+            group = {e.id: e for e in getattr(site, f"{kind}s")}
+            for (found, entry_id), document in documents.items():
+                if found != kind:
+                    continue
+                if document is None:
+                    path = checked.parsed[kind].pop(entry_id)[0].path
+                    checked.links[:] = [link for link in checked.links if link.path != path]
+                    for key in [key for key in checked.markdown if key[0] == path]:
+                        del checked.markdown[key]
+                    del group[entry_id], self.entities[(kind, entry_id)]
+                    touched[f"{kind}:{entry_id}"] = None
+                    continue
+                new = checks[(kind, entry_id)][0]
+                entry = checked.parsed[kind][entry_id] = new.parsed[kind][entry_id]
+                checked.markdown.update(new.markdown)
+                checked.links.extend(new.links)
+                entity = group[entry_id] = self.entities[(kind, entry_id)] = new_entity(
+                    document, entry[1], checked)
+                touched[entity_key(entity)] = entity
+            if any(found == kind for found, _ in documents):
+                m.link(site, **{f"{kind}s": tuple(group[i] for i in sorted(group))})
+                touched["site"] = site
+        return touched
 
     def _take_checked(self, documents: dict[str, Document | None],
                       checks: dict[str, tuple[Any, list[Diagnostic]]]) -> None:
@@ -494,7 +561,8 @@ class LiveSite:
         moved, the sitemap, the data files); return the paths of the pages planned again.
         Pages that are no longer planned are gone."""
         model = self.model
-        drop = {("home",), ("timeline",), ("months",), ("topics",), ("corrections",)}
+        drop = {("home",), ("timeline",), ("months",), ("topics",), ("corrections",),
+                ("claimants",), ("sources",)}
         keep = {key: pages for key, pages in model.sections.items() if key not in drop}
         before = {page.path: page for page in model.pages}
         sections = plan_sections(model.site, keep)
@@ -514,14 +582,15 @@ class LiveSite:
         self.produced = {u for page in model.pages for u in (page.url, page.path)}
         self._gone([path for path in before if path not in self.position])
 
-    def _warnings(self, paths: set[str], checks: dict[str, tuple[Any, list[Diagnostic]]],
+    def _warnings(self, paths: set[str],
+                  checks: dict[tuple[str, str], tuple[Any, list[Diagnostic]]],
                   touched: dict[str, Any]) -> None:
         """The warnings, with those of the claims saved and of the claimants and sources
         they referred to or refer to worked out again."""
         model = self.model
         parsed = model.checked.parsed
         entities = [e for e in touched.values() if type(e) in (m.Claimant, m.Source)]
-        entities += [touched[f"claim:{i}"] for i in checks]
+        entities += [touched[f"claim:{i}"] for kind, i in checks if kind == "claim"]
         paths = paths | {parsed["claimant" if type(e) is m.Claimant else "source"][e.id][0].path
                          for e in entities if type(e) is not m.Claim}
         model.warnings = tuple(sorted(
@@ -776,6 +845,13 @@ def _settle() -> None:
     gc.unfreeze()
     gc.collect()
     gc.freeze()
+
+
+def _users(entity: Any) -> Iterable[m.Claim]:
+    """The claims that refer to an entry (a claim: those disputing or supporting it)."""
+    if type(entity) is m.Claim:
+        return (*entity.disputed_by, *entity.supported_by)
+    return entity.claims if type(entity) is m.Claimant else entity.cited_by
 
 
 def _kind(content: Path, file: Path) -> str | None:

@@ -193,6 +193,34 @@ class Archive:
                 path.write_text(text, encoding="utf-8")
         self.broken = []
 
+    def add_claimant(self) -> None:
+        """A claimant no claim names yet; :meth:`add_claim` may pick it."""
+        number = self.fresh()
+        self.write(self.content / "claimants" / f"added-person-{number}.yaml",
+                   {"name": f"Added Person {number}", "kind": "person"})
+
+    def add_source(self) -> None:
+        """A source nothing cites yet, its text that of another, so claims may quote it."""
+        text = (self.content / "sources" / f"{self.rng.choice(self.ids('sources'))}.txt"
+                ).read_text(encoding="utf-8")
+        (self.content / "sources" / f"added-source-{self.fresh()}.txt").write_text(
+            re.sub(r"(?m)^title: .*$", f"title: Added record {self.counter}", text, 1),
+            encoding="utf-8")
+
+    def delete_unused(self) -> None:
+        """A claimant or source nothing refers to (else the archive would stay broken)."""
+        used = {value for path in self.claims() for value in self._references(self.read(path))}
+        unused = [path for folder in ("claimants", "sources")
+                  for path in sorted((self.content / folder).iterdir()) if path.stem not in used]
+        if unused:
+            self.rng.choice(unused).unlink()
+
+    @staticmethod
+    def _references(data: dict) -> list[str]:
+        claimants = data.get("claimant", [])
+        return [*([claimants] if isinstance(claimants, str) else claimants),
+                *(passage["source"] for passage in data.get("passages", []))]
+
     def nothing(self) -> None:
         pass
 
@@ -201,6 +229,7 @@ class Archive:
                 self.change_quote, self.change_claimant, self.toggle_dispute, self.change_topics,
                 self.edit_template, self.edit_translation, self.edit_site, self.edit_source,
                 self.claimant_text, self.analysis_text, self.edit_static,
+                self.add_claimant, self.add_source, self.delete_unused,
                 self.break_two_claims, self.nothing]
 
 
@@ -310,7 +339,8 @@ def test_the_dev_servers_saves_equal_cold_builds_after_random_edits(tmp_path, mo
                archive.edit_source, archive.edit_template, archive.edit_static, archive.nothing,
                archive.add_claim, archive.delete_claim, archive.rename_claim,
                archive.change_quote, archive.change_claimant, archive.toggle_dispute,
-               archive.change_topics}
+               archive.change_topics, archive.add_claimant, archive.add_source,
+               archive.delete_unused}
     history, built, fast = [], True, 0
     for step in range(STEPS * 2):
         before = snapshot(content, templates)
@@ -493,3 +523,66 @@ def test_a_saved_claim_renders_before_the_listings_of_every_claim_are_planned(tm
         assert early[page] == expected[page]
     assert "index.html" not in early
     assert served(dev, "index.html") == expected["index.html"]
+
+
+def test_claimants_and_sources_added_and_deleted_are_patched_in(tmp_path, monkeypatch):
+    """A claimant and a source added with a claim that names and quotes them, in one save,
+    then deleted with it, and a claimant added alone: each save is patched in without
+    checking or assembling the whole site, and serves a cold build's bytes; deleting a
+    claimant a claim still names fails with a cold build's errors."""
+    from factsite import serve
+
+    content = tmp_path / "content"
+    corpus.generate(content, 30)
+    failed: list = []
+    dev = serve.DevServer(content, TEMPLATES, tmp_path / "site", on_built=lambda result: None,
+                          on_failed=failed.append)
+    dev.rebuild()
+    loads = []
+    load_model = pipeline.load_model
+    monkeypatch.setattr(pipeline, "load_model",
+                        lambda *a, **k: loads.append(1) or load_model(*a, **k))
+    archive = Archive(content, TEMPLATES, random.Random(SEED))
+    source = (content / "sources" / "source-00001.txt").read_text(encoding="utf-8")
+    claimant = content / "claimants" / "newcomer.yaml"
+    new_source = content / "sources" / "new-record.txt"
+    claim = content / "claims" / "new-claim.yaml"
+    quote = archive.sentences("source-00001")[0]
+
+    def save(*paths: Path) -> None:
+        dev.save([str(path) for path in paths])
+        cold = outcome(content, TEMPLATES, tmp_path / "cold", use_cache=False)
+        if cold[0] == "failed":
+            assert failed == [cold[1]]
+        else:
+            assert not failed and not loads
+            expected = every_file(tmp_path / "cold")
+            for path, (_, data) in dev.live.fresh.items():
+                assert data == expected.get(path), path
+            for path in ("claimants/newcomer/index.html", "sources/new-record/index.html",
+                         "claims/new-claim/index.html", "index.html", "claimants/index.html",
+                         "sources/index.html", "sitemap.xml"):
+                assert served(dev, path) == expected.get(path), path  # None: 404
+        shutil.rmtree(tmp_path / "cold", ignore_errors=True)
+        failed.clear()
+        loads.clear()
+
+    claimant.write_text("name: A Newcomer\nkind: person\nrole: Spokesperson\n", encoding="utf-8")
+    new_source.write_text(source.replace("title: Record 1", "title: A new record"),
+                          encoding="utf-8")
+    archive.write(claim, {"claim": "A new claim.", "claimant": "newcomer", "date": "2030-01",
+                          "passages": [{"source": "new-record", "quote": quote}],
+                          "topics": ["topic-03"]})
+    save(claimant, new_source, claim)
+    assert b"A Newcomer" in served(dev, "claims/new-claim/index.html")
+    claimant.unlink()  # a claim still names it: the whole check words the error
+    save(claimant)
+    claimant.write_text("name: A Newcomer\nkind: person\n", encoding="utf-8")
+    save(claimant)
+    claim.unlink()
+    claimant.unlink()
+    new_source.unlink()
+    save(claim, claimant, new_source)
+    alone = content / "claimants" / "alone.yaml"
+    alone.write_text("name: Alone\nkind: person\n", encoding="utf-8")
+    save(alone)
