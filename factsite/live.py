@@ -116,7 +116,9 @@ class LiveSite:
         # False once a save patched the model and then found it must check everything:
         # until a whole check succeeds, the model is not one to patch
         self.trusted = True
-        self.unplanned: dict[str, Any] | None = None  # what settle() plans again
+        # A save patched in that settle() has to finish: True when the listings of every
+        # claim by date have to be planned again too
+        self.unplanned: bool | None = None
 
     # -- whole builds --------------------------------------------------------------------
 
@@ -431,6 +433,10 @@ class LiveSite:
                 return False
             checks[key] = (checked, diagnostics)
         self.trusted = False  # from here on the model changes
+        site = model.site
+        order = site.claims
+        dated = {i: _dates(self._find("claim", i)) for i in claims
+                 if ("claim", i) in self.entities}
         self._take_checked({i: documents[("claim", i)] for i in claims},
                            {i: found for (kind, i), found in checks.items() if kind == "claim"})
         moved = self._move_entries(documents, checks)
@@ -450,7 +456,10 @@ class LiveSite:
         self.dirty |= self._changed_pages(touched, set()) | replanned
         self.saved = {f"{m.entry_url(kind, i)}index.html"
                       for (kind, i), document in documents.items() if document is not None}
-        self.unplanned = touched  # settle() plans the rest; the model is trusted after it
+        # settle() plans the rest; the model is trusted after it. The listings of every
+        # claim stay as they are when no claim came or went and none changed its dates.
+        self.unplanned = not (site.claims == order and all(
+            _dates(self._find("claim", i)) == dates for i, dates in dated.items()))
         return True
 
     def settle(self) -> None:
@@ -461,8 +470,8 @@ class LiveSite:
         page that went): then every error is worded as `build` words it."""
         if self.unplanned is None:
             return
-        touched, self.unplanned = self.unplanned, None
-        replanned = self._plan_again(touched)
+        listings, self.unplanned = self.unplanned, None
+        replanned = self._plan_again(listings)
         if dead_links(self.model.checked.links, self.produced):
             self._reassemble()
             return
@@ -556,13 +565,15 @@ class LiveSite:
         self._gone(gone)
         return {path for path, page in planned.items() if before.get(path) != page}
 
-    def _plan_again(self, touched: dict[str, Any]) -> set[str]:
-        """Plan again the sections that list every claim (and those of claims whose thread
-        moved, the sitemap, the data files); return the paths of the pages planned again.
+    def _plan_again(self, listings: bool) -> set[str]:
+        """Plan again the listings of topics, claimants and sources, the pages of claims whose
+        thread moved, the threads, the sitemap and the data files, and with ``listings`` the
+        sections that list every claim by date; return the paths of the pages planned again.
         Pages that are no longer planned are gone."""
         model = self.model
-        drop = {("home",), ("timeline",), ("months",), ("topics",), ("corrections",),
-                ("claimants",), ("sources",)}
+        drop = {("topics",), ("claimants",), ("sources",)}
+        if listings:
+            drop |= {("home",), ("timeline",), ("months",), ("corrections",)}
         keep = {key: pages for key, pages in model.sections.items() if key not in drop}
         before = {page.path: page for page in model.pages}
         sections = plan_sections(model.site, keep)
@@ -845,6 +856,11 @@ def _settle() -> None:
     gc.unfreeze()
     gc.collect()
     gc.freeze()
+
+
+def _dates(claim: m.Claim) -> tuple[Any, ...]:
+    """What places a claim in the listings by date and in the corrections log."""
+    return claim.date, claim.published, claim.updates
 
 
 def _users(entity: Any) -> Iterable[m.Claim]:

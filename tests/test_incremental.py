@@ -125,6 +125,12 @@ class Archive:
             data["disputes"] = [target]
         self.write(path, data)
 
+    def change_date(self) -> None:
+        """Another date: the claim moves in the listings by date (the home page, months)."""
+        path, data = self.pick_claim()
+        data["date"] = f"20{self.rng.randint(10, 22)}-0{self.rng.randint(1, 9)}"
+        self.write(path, data)
+
     def change_topics(self) -> None:
         path, data = self.pick_claim()
         data["topics"] = sorted(set(self.rng.sample(corpus.TOPICS[:6], self.rng.randint(1, 2))))
@@ -227,8 +233,8 @@ class Archive:
     def edits(self) -> list[Callable[[], None]]:
         return [self.claim_text, self.add_claim, self.delete_claim, self.rename_claim,
                 self.change_quote, self.change_claimant, self.toggle_dispute, self.change_topics,
-                self.edit_template, self.edit_translation, self.edit_site, self.edit_source,
-                self.claimant_text, self.analysis_text, self.edit_static,
+                self.change_date, self.edit_template, self.edit_translation, self.edit_site,
+                self.edit_source, self.claimant_text, self.analysis_text, self.edit_static,
                 self.add_claimant, self.add_source, self.delete_unused,
                 self.break_two_claims, self.nothing]
 
@@ -339,8 +345,8 @@ def test_the_dev_servers_saves_equal_cold_builds_after_random_edits(tmp_path, mo
                archive.edit_source, archive.edit_template, archive.edit_static, archive.nothing,
                archive.add_claim, archive.delete_claim, archive.rename_claim,
                archive.change_quote, archive.change_claimant, archive.toggle_dispute,
-               archive.change_topics, archive.add_claimant, archive.add_source,
-               archive.delete_unused}
+               archive.change_topics, archive.change_date, archive.add_claimant,
+               archive.add_source, archive.delete_unused}
     history, built, fast = [], True, 0
     for step in range(STEPS * 2):
         before = snapshot(content, templates)
@@ -473,7 +479,7 @@ def test_a_deleted_claim_still_referred_to_fails_as_a_cold_build(tmp_path, refer
     assert not failed
 
 
-@pytest.mark.parametrize("edit", ["add", "dispute", "topics", "delete"])
+@pytest.mark.parametrize("edit", ["add", "dispute", "topics", "date", "delete"])
 def test_a_saved_claim_renders_before_the_listings_of_every_claim_are_planned(tmp_path,
                                                                                monkeypatch, edit):
     """A save that patches claims in renders their pages (and the open pages) first, with
@@ -497,8 +503,10 @@ def test_a_saved_claim_renders_before_the_listings_of_every_claim_are_planned(tm
         data.pop("supports", None)
     elif edit == "dispute":
         data["disputes"] = ["claim-000003"]
-    elif edit == "topics":
+    elif edit == "topics":  # the listings by date stay as they were
         data["topics"] = ["topic-07"]
+    elif edit == "date":  # the newest claim now: the listings by date change
+        data["date"] = "2030-02"
     early: dict[str, bytes | None] = {}
     settle = live.LiveSite.settle
 
