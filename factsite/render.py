@@ -285,6 +285,7 @@ class _RecordingEnvironment(jinja2.Environment):
     """
 
     recorder: Recorder | None = None
+    page_root = ""  # the way from the page being rendered to the site's root ('../../')
 
     def getattr(self, obj: Any, attribute: str) -> Any:  # the hot path of every page
         if type(obj) in RECORDED and self.recorder is not None:
@@ -324,6 +325,7 @@ class Renderer:
         self.env.filters["rel"] = _relative_url
         self.env.filters["date"] = translations.date
         self.env.recorder = recorder
+        self._globals = dict(self.env.globals)
 
     def preload(self, names: Iterable[str]) -> None:
         """Compile the templates ``names`` now (before forking workers, which then share
@@ -349,8 +351,12 @@ class Renderer:
     def render(self, page: Page) -> str:
         if page.produce is not None:
             return "".join(page.produce())
+        if any(self.env.globals.get(name) is not value for name, value in self._globals.items()):
+            self._globals_changed()
         try:
             template = self.env.get_template(page.template)
+            # Pages served at an unknown depth (404) give their absolute root.
+            self.env.page_root = page.context.get("root", "../" * page.url.count("/"))
             return template.render(page_url=page.url, **page.context)
         except jinja2.TemplateSyntaxError as error:
             raise ContentError([Diagnostic(
@@ -366,6 +372,16 @@ class Renderer:
             path, line = self._failing_template_line(page.template)
             raise ContentError([Diagnostic(path, line, 1, f"template error: {message}",
                                            f"while rendering {page.path}")]) from None
+
+    def _globals_changed(self) -> None:
+        """The dev server gave the environment another site: compile the templates again.
+
+        Jinja makes a template's module (``{% import "_partials.html" as ui %}``: its
+        macros) once, with the globals of that moment; the pages' macros would show
+        the last site.
+        """
+        self.env.cache.clear()
+        self._globals = dict(self.env.globals)
 
     def _template_path(self, name: str) -> str:
         return str(self.templates_dir / name)
@@ -388,14 +404,16 @@ def made_from(page: Page) -> bytes:
     return fingerprint((page.template, page.url, page.context))
 
 
-@jinja2.pass_context
+@jinja2.pass_context  # also keeps Jinja from working out ``'feed.xml'|rel`` as it compiles
 def _relative_url(context: jinja2.runtime.Context, target: str | Prose) -> str | Markup:
     """A site-relative URL as seen from the page being rendered, so any sub-path works;
-    or rendered Markdown with its links to the site made relative the same way."""
-    if "root" in context:  # pages served at unknown depth (404) use absolute paths
-        root = context["root"]
-    else:
-        root = "../" * context["page_url"].count("/")
+    or rendered Markdown with its links to the site made relative the same way.
+
+    The page's way to the site's root is the renderer's (:meth:`Renderer.render`), not
+    the template context's: macros imported without the page's context (so made once,
+    not for every page) place links too.
+    """
+    root = context.environment.page_root
     if isinstance(target, Prose):
         return target.at(root)
     return root + target if (root or target) else "./"
