@@ -464,13 +464,20 @@ class Cache:
     def record(self, kind: str) -> Callable[[], tuple[set[Any], dict[Any, Any]]]:
         """In a forked worker: from now on, note the ``kind`` memos used and made here.
 
-        The function returned gives (keys used, entries made) for :meth:`adopt`.
+        The function returned gives (keys used, entries made) for :meth:`adopt`, and
+        this process forgets the entries it made: the parent keeps them, and a worker
+        that kept every document or Markdown it made grew by all of them.
         """
-        self._table(kind)
+        table = self._table(kind)
         used: set[Any] = set()
         made: dict[Any, Any] = {}
         self._used[kind], self._made[kind] = used, made
-        return lambda: (used, made)
+
+        def handed() -> tuple[set[Any], dict[Any, Any]]:
+            for key in made:
+                table.pop(key, None)
+            return used, made
+        return handed
 
     def adopt(self, kind: str, used: set[Any], made: dict[Any, Any]) -> None:
         """Keep what a worker's :meth:`record` noted, as if this process had done it."""

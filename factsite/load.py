@@ -16,10 +16,10 @@ import os
 import re
 import signal
 import stat
-from dataclasses import dataclass, field
+from array import array
+from dataclasses import dataclass
 from pathlib import Path
-from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any, Iterator
 
 import yaml
 
@@ -55,29 +55,87 @@ class Document:
     kind: str
     id: str
     data: Any
-    marks: Mapping[YamlPath, Mark] = field(default_factory=dict)
-    key_marks: Mapping[YamlPath, Mark] = field(default_factory=dict)
+    positions: Positions | None = None
     body: str | None = None
     body_line: int = 1
     failed: bool = False  # unreadable: reported already, but its id still exists
 
     def mark(self, path: YamlPath) -> Mark:
         """Position of the value at ``path``, or of its nearest enclosing value."""
-        while path and path not in self.marks:
+        marks = self.positions.values() if self.positions else {}
+        while path and path not in marks:
             path = path[:-1]
-        return self.marks.get(path, (1, 1))
+        return marks.get(path, (1, 1))
 
     def key_mark(self, path: YamlPath) -> Mark:
-        return self.key_marks.get(path) or self.mark(path)
-
-    def __reduce__(self) -> tuple:  # for the build cache: mapping proxies do not pickle
-        return _document, (self.path, self.kind, self.id, self.data, dict(self.marks),
-                           dict(self.key_marks), self.body, self.body_line, self.failed)
+        found = self.positions.keys().get(path) if self.positions else None
+        return found or self.mark(path)
 
 
-def _document(path, kind, doc_id, data, marks, key_marks, body, body_line, failed):  # noqa: ANN001
-    return Document(path, kind, doc_id, data, _freeze(marks), _freeze(key_marks), body,
-                    body_line, failed)
+class Positions:
+    """Where each value and key of a YAML document sits, stored compactly.
+
+    The parser records a line and a column per value and per key, in the order it
+    meets them, which is the order :func:`_walk` visits the values it built (a
+    mapping's keys and lists keep their order). So the positions need no paths: the
+    tables by path are made when a diagnostic first asks for one. A table of paths
+    for every value took most of a parsed document's memory (~400 MiB at 100,000
+    claims); the flat array takes 8 bytes a position.
+    """
+
+    __slots__ = ("data", "flat", "_tables")
+
+    def __init__(self, data: Any, flat: array):
+        self.data, self.flat = data, flat  # flat: line, column, line, column, ...
+        self._tables: tuple[dict[YamlPath, Mark], dict[YamlPath, Mark]] | None = None
+
+    def values(self) -> dict[YamlPath, Mark]:
+        """Path → position of each value."""
+        return self._made()[0]
+
+    def keys(self) -> dict[YamlPath, Mark]:
+        """Path → position of each mapping key (the path of its value)."""
+        return self._made()[1]
+
+    def _made(self) -> tuple[dict[YamlPath, Mark], dict[YamlPath, Mark]]:
+        if self._tables is None:
+            self._tables = _tables(self.data, self.flat)
+        return self._tables
+
+    def __reduce__(self) -> tuple:  # without the tables, which are made again when asked for
+        return Positions, (self.data, self.flat)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Positions) and self.flat == other.flat
+
+    __hash__ = None  # type: ignore[assignment]  # like the data it places
+
+    def __repr__(self) -> str:
+        return f"Positions({len(self.flat) // 2})"
+
+
+def _tables(data: Any, flat: array) -> tuple[dict[YamlPath, Mark], dict[YamlPath, Mark]]:
+    """The positions in ``flat`` by path, as :func:`_walk` of ``data`` meets them (a prefix
+    of it: the parser asks in the middle of a document, for a duplicate key)."""
+    values: dict[YamlPath, Mark] = {}
+    keys: dict[YamlPath, Mark] = {}
+    pairs = iter(flat)
+    for (path, is_key), line, col in zip(_walk(data, ()), pairs, pairs):
+        (keys if is_key else values)[path] = (line, col)
+    return values, keys
+
+
+def _walk(value: Any, path: YamlPath) -> Iterator[tuple[YamlPath, bool]]:
+    """(path, whether it is a key's) of ``value`` and all it holds, in the order the parser
+    recorded their positions: each value, then for a mapping each key and its value."""
+    yield path, False
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield path + (key,), True
+            yield from _walk(item, path + (key,))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _walk(item, path + (index,))
 
 
 class _Problem(Exception):
@@ -147,6 +205,7 @@ def load_content(content_dir: Path, cache: Cache | None = None, *, jobs: int | N
 
 
 Loaded = tuple[Document | None, list[Diagnostic]]
+PARSE_TASK = 500  # files a worker parses and sends back at a time
 _parse_job: tuple[list[tuple[Path, str]], Cache | None] | None = None  # what forked workers read
 
 
@@ -158,7 +217,8 @@ def _load_all(wanted: list[tuple[Path, str]], cache: Cache | None, jobs: int | N
     the check after it runs on one core until its Markdown: a large archive that is
     not in the cache is parsed here and by ``jobs - 1`` forked workers, each taking
     every ``jobs``-th file; the workers send their documents back pickled (a tenth
-    of the cost of parsing them) with the cache's new memos.
+    of the cost of parsing them) with the cache's new memos, :data:`PARSE_TASK` files
+    at a time (sent at once, a worker's half of 100,000 claims took 870 MiB).
     """
     jobs = jobs or os.cpu_count() or 1
     known = len(cache.table("documents")) if cache else 0
@@ -167,15 +227,16 @@ def _load_all(wanted: list[tuple[Path, str]], cache: Cache | None, jobs: int | N
     global _parse_job
     _parse_job = (wanted, cache)
     loaded: list[Loaded] = [(None, [])] * len(wanted)
+    tasks = [range(start, min(start + PARSE_TASK * jobs, len(wanted)), jobs)
+             for share in range(1, jobs) for start in range(share, len(wanted), PARSE_TASK * jobs)]
     try:
         with multiprocessing.get_context("fork").Pool(jobs - 1, initializer=ignore_sigint) as pool:
-            shares = [(share, pool.apply_async(_load_share, (share, jobs)))
-                      for share in range(1, jobs)]
+            parsed = pool.imap(_load_task, tasks)
             for index in range(0, len(wanted), jobs):
                 loaded[index] = load_one(*wanted[index], cache)
-            for share, running in shares:
-                found, memos = running.get()
-                loaded[share::jobs] = found
+            for task, (found, memos) in zip(tasks, parsed):
+                for index, one in zip(task, found):
+                    loaded[index] = one
                 if cache:
                     cache.adopt("documents", *memos)
     finally:
@@ -187,12 +248,11 @@ def ignore_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the parent, which stops us
 
 
-def _load_share(share: int, jobs: int) -> tuple[list[Loaded], Any]:
-    """In a worker: every ``jobs``-th file from the ``share``-th, and the document memos
-    used and made."""
+def _load_task(indexes: range) -> tuple[list[Loaded], Any]:
+    """In a worker: the files at ``indexes``, and the document memos used and made."""
     wanted, cache = _parse_job
     memos = cache.record("documents") if cache else None
-    found = [load_one(file, kind, cache) for file, kind in wanted[share::jobs]]
+    found = [load_one(*wanted[index], cache) for index in indexes]
     return found, memos and memos()
 
 
@@ -239,13 +299,11 @@ def _parse(file: Path, kind: str, raw: bytes) -> Document:
     text = _decode(raw)
     doc_id = "site" if kind == "site" else file.stem
     if kind not in _FRONT_MATTER_KINDS:
-        data, marks, key_marks = parse_yaml(text)
-        return Document(str(file), kind, doc_id, data, _freeze(marks), _freeze(key_marks))
+        return Document(str(file), kind, doc_id, *parse_positions(text))
 
     front, body, body_line = split_front_matter(text)
-    data, marks, key_marks = parse_yaml(front, line_offset=1)
-    return Document(str(file), kind, doc_id, data, _freeze(marks), _freeze(key_marks),
-                    body, body_line)
+    return Document(str(file), kind, doc_id, *parse_positions(front, line_offset=1), body,
+                    body_line)
 
 
 _SPECIAL = ((stat.S_ISFIFO, "a named pipe"), (stat.S_ISSOCK, "a socket"),
@@ -349,11 +407,16 @@ _CLOSING = re.compile(r"(?<![^\r\n])---[ \t]*(\r\n|\r|\n|$)")
 
 
 def parse_yaml(text: str, line_offset: int = 0) -> tuple[Any, dict, dict]:
+    """The values of a YAML text, and the position of every value and key by path."""
+    data, positions = parse_positions(text, line_offset)
+    return data, positions.values(), positions.keys()
+
+
+def parse_positions(text: str, line_offset: int = 0) -> tuple[Any, Positions]:
     """Build plain values from libyaml events, recording every value's and key's position."""
-    marks: dict[YamlPath, Mark] = {}
-    key_marks: dict[YamlPath, Mark] = {}
+    flat = array("I")  # line, column of each value and key, in the order met
     root: Any = None
-    # Each frame: [container, its path, pending mapping key or None]
+    # Each frame: [container, pending mapping key or None, its path]
     stack: list[list[Any]] = []
     documents = 0
     lines = Lines(text)
@@ -373,36 +436,33 @@ def parse_yaml(text: str, line_offset: int = 0) -> tuple[Any, dict, dict]:
             return position(mark.index)
         return mark.line + 1 + line_offset, mark.column + 1
 
-    def place(value: Any, event: Any) -> YamlPath | None:
+    def place(value: Any, event: Any) -> bool:
+        """Put ``value`` where it goes and record its position; False if it is a mapping key."""
         nonlocal root
         mark = at(event)
         if not stack:
             root = value
-            marks[()] = mark
-            return ()
-        frame = stack[-1]
-        container, path = frame[0], frame[1]
-        if isinstance(container, list):
-            child = path + (len(container),)
-            container.append(value)
-            marks[child] = mark
-            return child
-        if frame[2] is None:  # this node is a key
-            if not isinstance(event, yaml.ScalarEvent):
-                raise _Problem(mark, "mapping keys must be plain text")
-            key = event.value.translate(restore) if restore else event.value
-            if key in container:
-                first = key_marks[path + (key,)][0]
-                raise _Problem(mark, f"duplicate key '{key}'",
-                               f"'{key}' is already set on line {first}; keep one of them")
-            frame[2] = key
-            key_marks[path + (key,)] = mark
-            return None
-        child = path + (frame[2],)
-        container[frame[2]] = value
-        frame[2] = None
-        marks[child] = mark
-        return child
+        else:
+            frame = stack[-1]
+            container = frame[0]
+            if isinstance(container, list):
+                container.append(value)
+            elif frame[1] is None:  # this node is a key
+                if not isinstance(event, yaml.ScalarEvent):
+                    raise _Problem(mark, "mapping keys must be plain text")
+                key = event.value.translate(restore) if restore else event.value
+                if key in container:
+                    first = _tables(root, flat)[1][frame[2] + (key,)][0]
+                    raise _Problem(mark, f"duplicate key '{key}'",
+                                   f"'{key}' is already set on line {first}; keep one of them")
+                frame[1] = key
+                flat.extend(mark)
+                return False
+            else:
+                container[frame[1]] = value
+                frame[1] = None
+        flat.extend(mark)
+        return True
 
     try:
         for event in yaml.parse(text, Loader=_Loader):
@@ -426,15 +486,19 @@ def parse_yaml(text: str, line_offset: int = 0) -> tuple[Any, dict, dict]:
                                f"remove '&{event.anchor}' and write values out in full")
             _refuse_tag(event, at(event))
             if isinstance(event, yaml.ScalarEvent):
-                child = place(_scalar(event, restore), event)
-                if child is not None and event.style in ("|", ">"):
-                    marks[child] = position(_block_start(lines, event.start_mark.index))
+                if place(_scalar(event, restore), event) and event.style in ("|", ">"):
+                    flat[-2:] = array("I", position(_block_start(lines, event.start_mark.index)))
                 continue
             container: Any = [] if isinstance(event, yaml.SequenceStartEvent) else {}
-            path = place(container, event)
+            if stack:  # its path: only containers need theirs, for what they hold
+                parent, pending, above = stack[-1]
+                path = above + ((len(parent),) if isinstance(parent, list) else (pending,))
+            else:
+                path = ()
+            place(container, event)
             if len(stack) >= MAX_DEPTH:
                 raise _Problem(at(event), f"YAML nested deeper than {MAX_DEPTH} levels")
-            stack.append([container, path, None])
+            stack.append([container, None, path])
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         explained = explain_syntax_error(text, lines.position(mark.index)[0] - 1 if mark else 0)
@@ -452,7 +516,7 @@ def parse_yaml(text: str, line_offset: int = 0) -> tuple[Any, dict, dict]:
                        f"unacceptable character #x{error.character:04x} in YAML"
                        if isinstance(error.character, int)
                        else f"unreadable YAML: {error.reason}") from None
-    return root, marks, key_marks
+    return root, Positions(root, flat)
 
 
 def _block_start(lines: Lines, indicator: int) -> int:
@@ -526,10 +590,6 @@ def _decode(raw: bytes) -> str:
         raise _Problem(Lines(text).position(nul), "file contains a NUL byte",
                        "remove it; content files are plain UTF-8 text")
     return text
-
-
-def _freeze(mapping: dict) -> Mapping:
-    return MappingProxyType(mapping)
 
 
 _BREAK = re.compile(r"\r\n|\r|\n")

@@ -166,8 +166,8 @@ def test_a_syntax_error_elsewhere_is_not_blamed_on_what_only_looks_like_these_mi
 
 
 def test_forked_workers_load_like_one_process(tmp_path, monkeypatch):
-    """A large archive is parsed by forked workers too: same documents and problems, in
-    the same order, and the cache keeps what they parsed."""
+    """A large archive is parsed by forked workers too, a few files at a time: same
+    documents and problems, in the same order, and the cache keeps what they parsed."""
     from factsite import load
     from factsite.cache import Cache
     from tests.corpus import generate
@@ -178,6 +178,7 @@ def test_forked_workers_load_like_one_process(tmp_path, monkeypatch):
     (content / "claims" / "claim-000011.yaml").write_text("claim: a\r\nclaim: b\r\n")
     (content / "claims" / "notes.txt").write_text("not a claim")
     monkeypatch.setattr(load, "PARALLEL_FROM", 10)
+    monkeypatch.setattr(load, "PARSE_TASK", 4)
     one = load_content(content, jobs=1)
     assert len(one[0]) >= 70 and len(one[1]) == 4
     assert load_content(content, jobs=3) == one
@@ -193,3 +194,30 @@ def test_forked_workers_load_like_one_process(tmp_path, monkeypatch):
         (content / "claims" / f"{broken}.yaml").unlink()
     assert load_content(content, Cache(tmp_path / "cache"), jobs=2)[0] == [
         doc for doc in one[0] if not doc.failed]
+
+
+def test_duplicate_key_deep_in_lists_names_the_first():
+    with pytest.raises(_Problem) as caught:
+        parse_yaml("a:\n  - x: 1\n  - x: 2\n    y: [1, {z: 3}]\n    z: 0\n    y: 4\n")
+    assert caught.value.mark == (6, 5)
+    assert caught.value.hint == "'y' is already set on line 4; keep one of them"
+
+
+def test_positions_survive_the_cache(tmp_path):
+    """Documents keep their positions compactly (see load.Positions); one read back from
+    the build cache places every value and key as the parsed one does."""
+    import pickle
+
+    from factsite.load import load_file
+    claim = tmp_path / "a.yaml"
+    claim.write_text("claim: x\ntopics: [a, b]\npassages:\n  - source: s\n    quote: >\n"
+                     "      q\n      r\nupdates:\n  - {date: '2020', note: n}\n")
+    parsed = load_file(claim, "claim")
+    again = pickle.loads(pickle.dumps(parsed))
+    _, marks, keys = parse_yaml(claim.read_text())
+    assert len(marks) == 13 and len(keys) == 8
+    for path in marks:
+        assert again.mark(path) == parsed.mark(path) == marks[path]
+    for path in keys:
+        assert again.key_mark(path) == parsed.key_mark(path) == keys[path]
+    assert again.mark(("passages", 0, "prefix")) == marks[("passages", 0)]  # the nearest value
