@@ -493,15 +493,16 @@ class Cache:
             self._used[kind] = set()
         return self._memos[kind]
 
-    def save_memos(self) -> None:
-        """Write the memos a build changed and drop the ones it no longer used.
+    def save_memos(self, kinds: Iterable[str] | None = None) -> None:
+        """Write the memos a build changed and drop the ones it no longer used: of ``kinds``
+        (default: all), as soon as the build is done with them.
 
         Not resident, the tables then leave memory (the rest of the build does not
-        need them; a later use reads them again): parsed documents, with every
-        value's position, are most of what a build holds.
+        need them; a later use reads them again): the keys and the entries made
+        (~100 MiB at 100,000 claims).
         """
-        for kind, table in self._memos.items():
-            used = self._used[kind]
+        for kind in list(self._memos) if kinds is None else [k for k in kinds if k in self._memos]:
+            table, used = self._memos[kind], self._used[kind]
             if len(used) != len(table):
                 for key in [k for k in table if k not in used]:
                     del table[key]
@@ -510,10 +511,10 @@ class Cache:
                 self._write(f"{kind}.pickle", table)
                 self._dirty.discard(kind)
             self._used[kind] = set()
-        if not self.resident:
-            self._memos.clear()
-            self._used.clear()
-        self._keys.clear()
+            if not self.resident:
+                del self._memos[kind], self._used[kind]
+        if kinds is None:
+            self._keys.clear()
 
     def state(self, out: Path, *, head_only: bool = False) -> BuildState:
         """The last build's state; ``head_only``: without the page records (a quick look)."""

@@ -127,12 +127,18 @@ def _load_model(content_dir: Path, base_url: str | None, lap: Callable[[str], No
 
 
 def _check(documents: list[Document], problems: list[Diagnostic], base_url: str | None,
-           cache: Cache | None, jobs: int | None) -> tuple[Checked, Site, list[Diagnostic]]:
-    """Check and assemble; the diagnostics so far, or ContentError with every problem."""
+           cache: Cache | None, jobs: int | None, *, save_memos: bool = False,
+           ) -> tuple[Checked, Site, list[Diagnostic]]:
+    """Check and assemble; the diagnostics so far, or ContentError with every problem.
+
+    ``save_memos``: write the cache's memos once checked, before assembling (their
+    tables then leave memory)."""
     from .schema import override_base_url
     from .validate import assemble, check, unused
 
     checked, found = check(documents, cache, jobs=jobs)
+    if save_memos and cache:
+        cache.save_memos()
     diagnostics = problems + found
     if checked is None or errors(diagnostics):
         raise ContentError(diagnostics)
@@ -229,7 +235,10 @@ def _checked_here(content_dir: Path, base_url: str | None, cache: Cache | None,
         with _collector_paused():
             try:
                 documents, problems = load_content(Path(content_dir), cache, jobs=jobs)
-                checked, site, diagnostics = _check(documents, problems, base_url, cache, jobs)
+                if cache:
+                    cache.save_memos(["documents"])  # the check does not use them
+                checked, site, diagnostics = _check(documents, problems, base_url, cache, jobs,
+                                                    save_memos=True)
             finally:
                 if cache:
                     cache.save_memos()
