@@ -331,7 +331,8 @@ def build(content_dir: Path, templates_dir: Path, out_dir: Path, *, strict: bool
     with staged(out_dir, templates_dir / "static") as staging, ExitStack() as stack:
         bundles = state.summary.get("bundles", {})
         indexing = stack.enter_context(Indexing(
-            staging, site.language, records, last=bundles, last_root=out_dir,
+            staging, site.language, [path for path in records if path.endswith(".html")],
+            last=bundles, last_root=out_dir,
             shard_pages=shard_pages, jobs=jobs)) if index else None
         for path, record in records.items():
             if record is not None:  # kept from the last build

@@ -176,7 +176,9 @@ class Indexing:
     def written(self, path: str, digest: str, indexed: bool) -> None:
         """``path`` is written (or kept from the last build) with bytes of ``digest``;
         ``indexed``: marked for the search index."""
-        number = self.place[path]
+        number = self.place.get(path)
+        if number is None:  # not an HTML page (a data file): never indexed
+            return
         self.done[number] = 1
         self.digests[path] = digest
         if indexed:
