@@ -197,17 +197,39 @@ def _pss_kib(pid: int) -> int:
     return 0
 
 
-def run(command: list[str], cwd: Path, label: str = "") -> Measured:
-    """Run ``command``; its time, peak tree PSS and largest single RSS (printed with ``label``)."""
+def _kind(pid: int, root: int) -> str:
+    """What a process of the tree is: the build itself, Pagefind, or a forked Python child."""
+    if pid == root:
+        return "main"
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+            program = os.path.basename(cmdline.read().split(b"\0")[0]).decode()
+    except OSError:
+        return "gone"
+    return "pagefind" if "pagefind" in program else "worker" if "python" in program else program
+
+
+def run(command: list[str], cwd: Path, label: str = "", trace: bool = False) -> Measured:
+    """Run ``command``; its time, peak tree PSS and largest single RSS (printed with ``label``).
+
+    ``trace``: also print the memory timeline: every half second, the tree's PSS by kind of
+    process (main, forked workers, Pagefind runs), then the sample at the peak."""
     started = time.perf_counter()
     process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     peak = 0
     done = threading.Event()
+    timeline: list[tuple[float, dict[str, list[int]]]] = []
 
     def sample() -> None:
         nonlocal peak
         while not done.is_set():
-            peak = max(peak, sum(_pss_kib(pid) for pid in _tree(process.pid)))
+            sizes = {pid: _pss_kib(pid) for pid in _tree(process.pid)}
+            peak = max(peak, sum(sizes.values()))
+            if trace:
+                kinds: dict[str, list[int]] = {}
+                for pid, size in sizes.items():
+                    kinds.setdefault(_kind(pid, process.pid), []).append(size)
+                timeline.append((time.perf_counter() - started, kinds))
             done.wait(0.02)
 
     sampler = threading.Thread(target=sample)
@@ -220,6 +242,8 @@ def run(command: list[str], cwd: Path, label: str = "") -> Measured:
     errors = process.stderr.read().decode()
     if process.returncode != 0:
         sys.exit(f"bench: {' '.join(command)} failed:\n{errors}")
+    if trace:
+        _print_timeline(timeline, errors)
     measured = Measured(seconds, peak / 1024, usage.ru_maxrss / 1024,
                         usage.ru_utime + usage.ru_stime)
     if label:
@@ -228,12 +252,37 @@ def run(command: list[str], cwd: Path, label: str = "") -> Measured:
     return measured
 
 
+def _print_timeline(timeline: list[tuple[float, dict[str, list[int]]]], stderr: str) -> None:
+    def line(at: float, kinds: dict[str, list[int]]) -> str:
+        total = sum(map(sum, kinds.values())) / 1024
+        parts = [f"{kind} {sum(sizes) / 1024:.0f}" + (f" ({len(sizes)}: "
+                 + " ".join(f"{size / 1024:.0f}" for size in sorted(sizes, reverse=True)) + ")"
+                 if len(sizes) > 1 else "") for kind, sizes in sorted(kinds.items())]
+        return f"{at:7.2f} s {total:6.0f} MiB  " + ", ".join(parts)
+
+    ends, clock = [], 0.0  # the build's own stage times (--verbose), as times since its start
+    for stage in stderr.splitlines():
+        name, _, seconds = stage.strip().rpartition(": ")
+        if seconds.endswith(" s"):
+            clock += float(seconds[:-2])
+            ends.append(f"{name} → {clock:.1f} s")
+    print("      stages (ending when the build's clock says):", "; ".join(ends) or "-")
+    shown = -1.0
+    for at, kinds in timeline:
+        if at - shown >= 0.5:
+            print("      " + line(at, kinds))
+            shown = at
+    if timeline:
+        print("      peak " + line(*max(timeline, key=lambda s: sum(map(sum, s[1].values())))),
+              flush=True)
+
+
 def factsite(verb: str, work: Path, *extra: str) -> list[str]:
     return [sys.executable, str(ROOT / "build.py"), verb, "--content", str(work / "content"),
             "--templates", str(ROOT / "templates"), *extra]
 
 
-def compare(claims: int, runs: int, with_hugo: bool) -> None:
+def compare(claims: int, runs: int, with_hugo: bool, trace: bool = False) -> None:
     print(f"\n{claims:,} claims:", flush=True)
     with tempfile.TemporaryDirectory(prefix="factsite-bench-") as scratch:
         work = Path(scratch)
@@ -246,8 +295,8 @@ def compare(claims: int, runs: int, with_hugo: bool) -> None:
             for leftover in ("site", ".factsite-cache"):
                 shutil.rmtree(work / leftover, ignore_errors=True)
             name = "factsite cold build"
-            figures.setdefault(name, []).append(
-                run(factsite("build", work, "--out", "site"), work, name))
+            figures.setdefault(name, []).append(run(factsite(
+                "build", work, "--out", "site", *["--verbose"] * trace), work, name, trace))
             if with_hugo:
                 shutil.rmtree(work / "hugo" / "public", ignore_errors=True)
                 shutil.rmtree(work / "hugo" / "resources", ignore_errors=True)
@@ -310,12 +359,14 @@ def main() -> None:
     parser.add_argument("--claims", type=int, nargs="*", default=[10000])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--no-hugo", action="store_true", help="factsite only")
+    parser.add_argument("--trace", action="store_true",
+                        help="print the memory timeline of each cold build (PSS by process)")
     parser.add_argument("--linearity", type=int, nargs=2, metavar=("SMALL", "LARGE"),
                         help="also time check and build at two sizes")
     args = parser.parse_args()
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     for claims in args.claims:
-        compare(claims, args.runs, not args.no_hugo)
+        compare(claims, args.runs, not args.no_hugo, args.trace)
     if args.linearity:
         linearity(*args.linearity, args.runs)
     print(f"load average {os.getloadavg()[0]:.1f} at the end")
