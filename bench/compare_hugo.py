@@ -243,7 +243,7 @@ def run(command: list[str], cwd: Path, label: str = "", trace: bool = False) -> 
     if process.returncode != 0:
         sys.exit(f"bench: {' '.join(command)} failed:\n{errors}")
     if trace:
-        _print_timeline(timeline, errors)
+        _print_timeline(timeline, errors, seconds)
     measured = Measured(seconds, peak / 1024, usage.ru_maxrss / 1024,
                         usage.ru_utime + usage.ru_stime)
     if label:
@@ -252,7 +252,8 @@ def run(command: list[str], cwd: Path, label: str = "", trace: bool = False) -> 
     return measured
 
 
-def _print_timeline(timeline: list[tuple[float, dict[str, list[int]]]], stderr: str) -> None:
+def _print_timeline(timeline: list[tuple[float, dict[str, list[int]]]], stderr: str,
+                    seconds: float) -> None:
     def line(at: float, kinds: dict[str, list[int]]) -> str:
         total = sum(map(sum, kinds.values())) / 1024
         parts = [f"{kind} {sum(sizes) / 1024:.0f}" + (f" ({len(sizes)}: "
@@ -260,21 +261,32 @@ def _print_timeline(timeline: list[tuple[float, dict[str, list[int]]]], stderr: 
                  if len(sizes) > 1 else "") for kind, sizes in sorted(kinds.items())]
         return f"{at:7.2f} s {total:6.0f} MiB  " + ", ".join(parts)
 
-    ends, clock = [], 0.0  # the build's own stage times (--verbose), as times since its start
+    # The build's own stage times (--verbose), placed so that the last ends as the process
+    # did (its clock starts once Python and factsite are imported).
+    stages, clock = [], 0.0
     for stage in stderr.splitlines():
-        name, _, seconds = stage.strip().rpartition(": ")
-        if seconds.endswith(" s"):
-            clock += float(seconds[:-2])
-            ends.append(f"{name} → {clock:.1f} s")
-    print("      stages (ending when the build's clock says):", "; ".join(ends) or "-")
+        name, _, took = stage.strip().rpartition(": ")
+        if took.endswith(" s"):
+            stages.append((name, clock, clock + float(took[:-2])))
+            clock = stages[-1][2]
+    stages = [(name, start + seconds - clock, end + seconds - clock)
+              for name, start, end in stages]
+    print("      stages:", "; ".join(f"{name} → {end:.1f} s" for name, _, end in stages) or "-")
     shown = -1.0
     for at, kinds in timeline:
         if at - shown >= 0.5:
             print("      " + line(at, kinds))
             shown = at
+
+    def total(sample: tuple[float, dict[str, list[int]]]) -> int:
+        return sum(map(sum, sample[1].values()))
+
+    for name, start, end in stages:
+        during = [sample for sample in timeline if start <= sample[0] < end]
+        if during and end - start >= 1:
+            print(f"      peak of {name + ':':<16}" + line(*max(during, key=total)))
     if timeline:
-        print("      peak " + line(*max(timeline, key=lambda s: sum(map(sum, s[1].values())))),
-              flush=True)
+        print(f"      {'peak:':<24}" + line(*max(timeline, key=total)), flush=True)
 
 
 def factsite(verb: str, work: Path, *extra: str) -> list[str]:
