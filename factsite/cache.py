@@ -71,6 +71,21 @@ def digest(data: bytes) -> bytes:
     return hashlib.blake2b(data, digest_size=TOKEN).digest()
 
 
+class Deferred:
+    """A page context's value made each time the page renders or is fingerprinted, rather
+    than held by the plan: a claim page's JSON-LD (its dicts were most of the plan's memory,
+    ~25 MiB at 10,000 claims, in the process that render workers fork from and beside the
+    search index). It fingerprints as the value it makes."""
+
+    __slots__ = ("make", "args")
+
+    def __init__(self, make: Callable[..., Any], *args: Any):
+        self.make, self.args = make, args
+
+    def __call__(self) -> Any:
+        return self.make(*self.args)
+
+
 def fingerprint(value: Any, memo: dict[int, tuple[Any, str]] | None = None) -> bytes:
     """A stable digest of ``value``: equal values give equal digests, in any process.
 
@@ -105,6 +120,8 @@ def _describe(value: Any, out: list[str], memo: dict[int, tuple[Any, str]]) -> N
         out.append(repr(value))
     elif kind in _IDENTITY:
         out.append("@" + _IDENTITY[kind](value))
+    elif kind is Deferred:
+        _describe(value(), out, memo)
     elif kind is m.PartialDate:  # the most common value object (sitemaps list thousands)
         out.append(f"PartialDate {value.year} {value.month} {value.day}")
     elif kind in (tuple, list):

@@ -30,7 +30,7 @@ import jinja2
 from markupsafe import Markup
 
 from . import export
-from .cache import RECORDED, BuildState, ReadNumbers, Recorder, fingerprint
+from .cache import RECORDED, BuildState, Deferred, ReadNumbers, Recorder, fingerprint
 from .diagnostics import ContentError, Diagnostic
 from .i18n import MissingTranslation, Translations
 from .markdown import Prose, UnplacedProse
@@ -162,7 +162,7 @@ def entry_pages(site: Site, entity: Claim | Claimant | Source | Topic | Rating,
     kind = type(entity)
     if kind is Claim:
         return [Page(entity.url, "claim.html",
-                     {"claim": entity, "jsonld": export.claim_jsonld(entity, site),
+                     {"claim": entity, "jsonld": Deferred(export.claim_jsonld, entity, site),
                       "thread_url": thread_url(entity, thread_urls)}, lastmod=entity.last_updated)]
     if kind is Source:
         return [Page(entity.url, "source.html", {"source": entity},
@@ -359,7 +359,9 @@ class Renderer:
             template = self.env.get_template(page.template)
             # Pages served at an unknown depth (404) give their absolute root.
             self.env.page_root = page.context.get("root", "../" * page.url.count("/"))
-            return template.render(page_url=page.url, **page.context)
+            return template.render(page_url=page.url, **{
+                name: value() if type(value) is Deferred else value
+                for name, value in page.context.items()})
         except jinja2.TemplateSyntaxError as error:
             raise ContentError([Diagnostic(
                 self._template_path(error.name or page.template), error.lineno or 1, 1,

@@ -4,6 +4,7 @@ what changed; the result is always the bytes of a cold build."""
 from __future__ import annotations
 
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -183,3 +184,24 @@ def test_a_list_of_entities_is_described_as_each_of_them_is(tmp_path):
     cache._describe(mixed, parts, {})
     assert parts == ["[4", f"@claim:{claim.id}", f"@claimant:{claimant.id}",
                      f"@topic:{topic.id}", "None"]
+
+
+def test_a_deferred_context_value_fingerprints_as_the_value_it_makes(tmp_path):
+    """A claim page's JSON-LD is made when the page renders (the plan holds a Deferred); the
+    dev server puts the value itself in a page it plans again: both fingerprint alike, and
+    the page renders the value."""
+    from factsite import export
+    from factsite.cache import Deferred, fingerprint
+    from factsite.render import Renderer
+    content = tmp_path / "content"
+    generate(content, 12)
+    model = pipeline.load_model(content, None)
+    claim = model.site.claims[0]
+    [page] = [page for page in model.pages if page.context.get("claim") is claim]
+    assert type(page.context["jsonld"]) is Deferred
+    made = export.claim_jsonld(claim, model.site)
+    assert fingerprint(page.context["jsonld"]) == fingerprint(made)
+    assert fingerprint({"jsonld": page.context["jsonld"]}) == fingerprint({"jsonld": made})
+    renderer = Renderer(TEMPLATES, model.site)
+    eager = replace(page, context={**page.context, "jsonld": made})
+    assert renderer.render(page) == renderer.render(eager)
