@@ -20,7 +20,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, BinaryIO, Callable, Iterator
 
 from .cache import BuildState, Cache, PageRecord, digest, fingerprint, tree_digest
 from .diagnostics import ContentError, Diagnostic, errors
@@ -164,10 +164,12 @@ def _plan(site: Site, links: list[SiteLink], diagnostics: list[Diagnostic],
 
 
 def _load_apart(content_dir: Path, base_url: str | None, lap: Callable[[str], None],
-                cache: Cache | None, jobs: int | None,
-                ) -> tuple[Site, list[Page], tuple[Diagnostic, ...]]:
-    """Load, check and assemble in a forked process, which sends back only the site (pickled);
-    then plan. Returns the site, the plan and the warnings, or raises as :func:`load_model`.
+                cache: Cache | None, jobs: int | None, exchange: BinaryIO,
+                ) -> tuple[Site, list[Page], tuple[Diagnostic, ...], Callable[[], Site] | None]:
+    """Load, check and assemble in a forked process, which sends back only the site (pickled
+    into ``exchange``, a scratch file); then plan. Returns the site, the plan, the warnings
+    and a function that reads the site from ``exchange`` again (None where nothing was
+    forked), or raises as :func:`load_model`.
 
     Loading and checking make and drop millions of small objects (documents with the
     position of every value, schema models, Markdown tokens), among which the site's
@@ -183,37 +185,37 @@ def _load_apart(content_dir: Path, base_url: str | None, lap: Callable[[str], No
 
     if not hasattr(os, "fork"):
         model = load_model(content_dir, base_url, lap, cache, jobs)
-        return model.site, model.pages, model.warnings
-    with tempfile.TemporaryFile() as exchange:
-        pid = os.fork()
-        if pid == 0:  # the child: never returns
-            code = 70
-            try:
-                result = _checked_here(content_dir, base_url, cache, jobs)
-                if result[0] == "site":  # its warnings and links, then the site
-                    pickle.dump(("site", *result[2:]), exchange, protocol=pickle.HIGHEST_PROTOCOL)
-                    pickle_site(result[1], exchange)
-                else:
-                    pickle.dump(result, exchange, protocol=pickle.HIGHEST_PROTOCOL)
-                exchange.flush()
-                code = 0
-            finally:
-                os._exit(code)
+        return model.site, model.pages, model.warnings, None
+    pid = os.fork()
+    if pid == 0:  # the child: never returns
+        code = 70
         try:
-            os.waitpid(pid, 0)
-        except BaseException:  # Ctrl-C
-            os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
-            raise
-        exchange.seek(0)
-        try:
-            with _collector_paused():
-                outcome, *found = pickle.load(exchange)
-                if outcome == "site":
-                    found.insert(0, unpickle_site(exchange))
-        except EOFError:
-            raise RuntimeError("the process that loaded the content ended without its result"
-                               ) from None
+            result = _checked_here(content_dir, base_url, cache, jobs)
+            if result[0] == "site":  # its warnings and links, then the site
+                pickle.dump(("site", *result[2:]), exchange, protocol=pickle.HIGHEST_PROTOCOL)
+                pickle_site(result[1], exchange)
+            else:
+                pickle.dump(result, exchange, protocol=pickle.HIGHEST_PROTOCOL)
+            exchange.flush()
+            code = 0
+        finally:
+            os._exit(code)
+    try:
+        os.waitpid(pid, 0)
+    except BaseException:  # Ctrl-C
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        raise
+    exchange.seek(0)
+    try:
+        with _collector_paused():
+            outcome, *found = pickle.load(exchange)
+            start = exchange.tell()
+            if outcome == "site":
+                found.insert(0, unpickle_site(exchange))
+    except EOFError:
+        raise RuntimeError("the process that loaded the content ended without its result"
+                           ) from None
     if outcome == "raised":
         raise found[0]
     if outcome == "problems":
@@ -222,7 +224,12 @@ def _load_apart(content_dir: Path, base_url: str | None, lap: Callable[[str], No
     lap("load and check")
     _, pages, warnings = _plan(site, links, diagnostics)
     lap("plan")
-    return site, pages, warnings
+
+    def reload() -> Site:
+        exchange.seek(start)
+        with _collector_paused():
+            return unpickle_site(exchange)
+    return site, pages, warnings, reload
 
 
 def _checked_here(content_dir: Path, base_url: str | None, cache: Cache | None,
@@ -290,30 +297,98 @@ def build(content_dir: Path, templates_dir: Path, out_dir: Path, *, strict: bool
             return BuildResult(None, last.summary["claims"], last.summary["pages"],
                                last.summary["files"], time.perf_counter() - watch.started,
                                warnings, tuple(watch.laps), 0)
-    from .render import made_from, render_pages
-    from .search import SHARD_PAGES, Indexing, shard_key, stale
-
     if progress:
         progress("checking content")
-    if model is None:  # its documents and their check are not needed to render
-        site, pages, warnings = _load_apart(content_dir, base_url, watch.lap, cache, jobs)
-    else:  # the dev server's, which it keeps
-        site, pages, warnings = model.site, model.pages, model.warnings
+    from .render import render_pages
+    from .search import SHARD_PAGES, Indexing, shard_key, stale
+
+    with tempfile.TemporaryFile() as exchange:
+        if model is None:  # its documents and their check are not needed to render
+            site, pages, warnings, reload = _load_apart(content_dir, base_url, watch.lap, cache,
+                                                        jobs, exchange)
+        else:  # the dev server's, which it keeps
+            site, pages, warnings, reload = model.site, model.pages, model.warnings, None
+            if cache:
+                cache.save_memos()
+        if strict and warnings:
+            raise ContentError(warnings)
+        release_memory()  # what the check freed: the render workers would copy it
+        state = cache.state(out_dir) if cache else BuildState()
+        theme = fingerprint((tree_digest(templates_dir / "i18n").hex(), site.language))
+        templates = _template_digests(templates_dir)
+        if state.theme != theme or not _wrote(out_dir, state):
+            state = BuildState()
+        changed_reads = state.changed_reads(site) if state.pages else set()
+        state.assign(site)
+        changed_templates = {name for name, value in state.templates.items()
+                             if templates.get(name) != value}
+        records, dirty = _kept(pages, state, changed_reads, changed_templates, out_dir)
+        watch.lap("compare with the last build")
+        shard_pages = shard_pages or SHARD_PAGES
+        with staged(out_dir, templates_dir / "static") as staging, ExitStack() as stack:
+            bundles = state.summary.get("bundles", {})
+            indexing = stack.enter_context(Indexing(
+                staging, site.language, [path for path in records if path.endswith(".html")],
+                last=bundles, last_root=out_dir,
+                shard_pages=shard_pages, jobs=jobs)) if index else None
+            for path, record in records.items():
+                if record is not None:  # kept from the last build
+                    link_file(out_dir, staging, path)
+                    if indexing:
+                        indexing.written(path, record.output, record.indexed)
+            rendered = render_pages(
+                site, templates_dir, pages, staging, only=dirty, state=state if cache else None,
+                jobs=jobs, progress=progress and (
+                    lambda done, total: progress(f"rendering {done:,}/{total:,} pages")),
+                order=indexing and shard_key, written=indexing and partial(_written, indexing))
+            records.update((page.path, PageRecord(page.made_from, page.templates, page.reads,
+                                                  page.digest, page.indexed))
+                           for page in rendered)
+            html = sum(1 for page in pages if page.path.endswith(".html"))
+            rendered_html = sum(1 for page in rendered if page.path.endswith(".html"))
+            claims, language = len(site.claims), site.language
+            del pages, rendered  # Pagefind's runs get the memory of the plan and its contexts
+            if reload:  # and the site's, read again once they are done (a tenth of a second at
+                site = None  # 10,000 claims; ~70 MiB beside them)
+                gc.collect()  # the renderer and its environment hold cycles
+            release_memory()
+            watch.lap("render")
+            searched = searched_pages(records)
+            index_files = state.summary.get("index", [])
+            if indexing:
+                index_files, bundles = indexing.finish(searched, progress and (
+                    lambda done, total: progress(f"indexing for search {done:,}/{total:,}")))
+                pending = False
+            else:  # the last index, until a build runs it
+                pending = (state.summary.get("index_pending", False)
+                           or stale(searched, language, bundles, out_dir, shard_pages))
+                index_files = [path for path in index_files if os.path.isfile(out_dir / path)]
+                for path in index_files:
+                    link_file(out_dir, staging, path)
+            watch.lap("search index")
+        count = count_files(out_dir)
+        watch.lap("write")
         if cache:
-            cache.save_memos()
-    if strict and warnings:
-        raise ContentError(warnings)
-    release_memory()  # what the check freed: the render workers would copy it
-    state = cache.state(out_dir) if cache else BuildState()
-    theme = fingerprint((tree_digest(templates_dir / "i18n").hex(), site.language))
-    templates = _template_digests(templates_dir)
-    if state.theme != theme or not _wrote(out_dir, state):
-        state = BuildState()
-    changed_reads = state.changed_reads(site) if state.pages else set()
-    state.assign(site)
-    changed_templates = {name for name, value in state.templates.items()
-                         if templates.get(name) != value}
-    records: dict[str, PageRecord | None] = {}  # None: rendered by this build
+            state.inputs, state.output = inputs, output_identity(out_dir)
+            state.theme, state.templates, state.pages = theme, templates, records
+            state.summary = {"claims": claims, "pages": html, "files": count,
+                             "warnings": list(warnings), "index": index_files, "bundles": bundles,
+                             "index_pending": pending, "language": language,
+                             "shard_pages": shard_pages}
+            cache.save_state(out_dir, state)
+        return BuildResult(site if site is not None else reload(), claims, html, count,
+                           time.perf_counter() - watch.started, warnings, tuple(watch.laps),
+                           rendered_html, pending)
+
+
+def _kept(pages: list[Page], state: BuildState, changed_reads: set[int],
+          changed_templates: set[str], out_dir: Path,
+          ) -> tuple[dict[str, PageRecord | None], list[int]]:
+    """The record of every page the last build made that can be kept (None: render it), and
+    the places in ``pages`` of those to render."""
+    from .render import made_from
+
+    records: dict[str, PageRecord | None] = {}
     dirty = []
     for number, page in enumerate(pages):
         previous = state.pages.get(page.path)
@@ -326,57 +401,7 @@ def build(content_dir: Path, templates_dir: Path, out_dir: Path, *, strict: bool
         else:  # a page new to the cache is fingerprinted by the worker that renders it
             records[page.path] = None
             dirty.append(number)
-    watch.lap("compare with the last build")
-    shard_pages = shard_pages or SHARD_PAGES
-    with staged(out_dir, templates_dir / "static") as staging, ExitStack() as stack:
-        bundles = state.summary.get("bundles", {})
-        indexing = stack.enter_context(Indexing(
-            staging, site.language, [path for path in records if path.endswith(".html")],
-            last=bundles, last_root=out_dir,
-            shard_pages=shard_pages, jobs=jobs)) if index else None
-        for path, record in records.items():
-            if record is not None:  # kept from the last build
-                link_file(out_dir, staging, path)
-                if indexing:
-                    indexing.written(path, record.output, record.indexed)
-        rendered = render_pages(
-            site, templates_dir, pages, staging, only=dirty, state=state if cache else None,
-            jobs=jobs, progress=progress and (
-                lambda done, total: progress(f"rendering {done:,}/{total:,} pages")),
-            order=indexing and shard_key, written=indexing and partial(_written, indexing))
-        for page in rendered:
-            records[page.path] = PageRecord(page.made_from, page.templates, page.reads,
-                                            page.digest, page.indexed)
-        html = sum(1 for page in pages if page.path.endswith(".html"))
-        rendered_html = sum(1 for page in rendered if page.path.endswith(".html"))
-        del pages, rendered  # Pagefind's runs get the memory of the plan and its contexts
-        release_memory()
-        watch.lap("render")
-        searched = searched_pages(records)
-        index_files = state.summary.get("index", [])
-        if indexing:
-            index_files, bundles = indexing.finish(searched, progress and (
-                lambda done, total: progress(f"indexing for search {done:,}/{total:,}")))
-            pending = False
-        else:  # the last index, until a build runs it
-            pending = (state.summary.get("index_pending", False)
-                       or stale(searched, site.language, bundles, out_dir, shard_pages))
-            index_files = [path for path in index_files if os.path.isfile(out_dir / path)]
-            for path in index_files:
-                link_file(out_dir, staging, path)
-        watch.lap("search index")
-    count = count_files(out_dir)
-    watch.lap("write")
-    if cache:
-        state.inputs, state.output = inputs, output_identity(out_dir)
-        state.theme, state.templates, state.pages = theme, templates, records
-        state.summary = {"claims": len(site.claims), "pages": html, "files": count,
-                         "warnings": list(warnings), "index": index_files, "bundles": bundles,
-                         "index_pending": pending, "language": site.language,
-                         "shard_pages": shard_pages}
-        cache.save_state(out_dir, state)
-    return BuildResult(site, len(site.claims), html, count, time.perf_counter() - watch.started,
-                       warnings, tuple(watch.laps), rendered_html, pending)
+    return records, dirty
 
 
 def _written(indexing: Any, pages: list[Any]) -> None:
