@@ -206,7 +206,8 @@ def _kind(pid: int, root: int) -> str:
             program = os.path.basename(cmdline.read().split(b"\0")[0]).decode()
     except OSError:
         return "gone"
-    return "pagefind" if "pagefind" in program else "worker" if "python" in program else program
+    return ("pagefind" if "pagefind" in program else "worker" if "python" in program
+            else program or "exiting")
 
 
 def run(command: list[str], cwd: Path, label: str = "", trace: bool = False) -> Measured:
@@ -223,12 +224,14 @@ def run(command: list[str], cwd: Path, label: str = "", trace: bool = False) -> 
     def sample() -> None:
         nonlocal peak
         while not done.is_set():
-            sizes = {pid: _pss_kib(pid) for pid in _tree(process.pid)}
-            peak = max(peak, sum(sizes.values()))
-            if trace:
+            pids = _tree(process.pid)
+            named = [_kind(pid, process.pid) for pid in pids] if trace else []
+            sizes = [_pss_kib(pid) for pid in pids]
+            peak = max(peak, sum(sizes))
+            if trace:  # named first: a process that ends meanwhile keeps its name
                 kinds: dict[str, list[int]] = {}
-                for pid, size in sizes.items():
-                    kinds.setdefault(_kind(pid, process.pid), []).append(size)
+                for kind, size in zip(named, sizes):
+                    kinds.setdefault(kind, []).append(size)
                 timeline.append((time.perf_counter() - started, kinds))
             done.wait(0.02)
 
