@@ -105,6 +105,41 @@ def test_pagefind_starts_while_pages_still_render(tmp_path, monkeypatch):
     assert every_file(out) == every_file(tmp_path / "cold")
 
 
+def test_once_pages_are_done_a_run_starts_when_those_going_are_half_way(tmp_path, monkeypatch):
+    """Two Pagefind runs started together peak together; once a run is done (its pace
+    known), each starts when every run going is half-way through, yet two still overlap."""
+    import threading
+    import time
+    runs, lock = [], threading.Lock()  # (start, end, pages)
+
+    def index(binary, root, scratch, shard, language):  # 4 ms a page, like a slow Pagefind
+        began = time.monotonic()
+        time.sleep(0.004 * len(shard.pages))
+        with lock:
+            runs.append((began, time.monotonic(), len(shard.pages)))
+        return []
+
+    monkeypatch.setattr(search, "_index_shard", index)
+    (tmp_path / "pagefind").mkdir()
+    pages = PAGES[:400]
+    with search.Indexing(tmp_path, "en", pages, shard_pages=50, jobs=2) as indexing:
+        for page in pages:
+            indexing.written(page, "digest", True)
+        indexing.advance()  # one run while pages still render (jobs - 1)
+        indexing.finish({page: "digest" for page in pages})
+    runs.sort()
+    assert len(runs) == len(search.partition(pages, 50)) >= 8
+    known = min(end for _, end, _ in runs)  # from then on the pace is known
+    overlapped = 0
+    for (began, end, size), (later, _, _) in zip(runs, runs[1:]):
+        if known <= later < end:
+            overlapped += 1
+            assert later - began >= 0.004 * size / 2 * 0.9
+    assert overlapped >= 2
+    serial = sum(end - began for began, end, _ in runs)
+    assert max(end for _, end, _ in runs) - runs[0][0] < serial * 0.85
+
+
 def test_an_edit_indexes_again_only_the_shards_of_the_pages_it_changed(tmp_path, monkeypatch):
     content, templates, out = tmp_path / "content", tmp_path / "templates", tmp_path / "site"
     corpus.generate(content, 60)
