@@ -128,6 +128,39 @@ def test_watcher_hears_saves_and_deletions_from_the_system(tmp_path):
         watcher.stop()
 
 
+@pytest.mark.parametrize("how", ["in place", "renamed"])
+def test_watcher_wakes_the_server_once_an_editors_two_step_save_is_whole(tmp_path, how):
+    """An editor saves in two steps: truncates the file then writes it, or writes a
+    temporary file then renames it over the old one. The watcher calls ``on_change``
+    (the server's wake-up: no polling delay) once the save is whole, and only once."""
+    claim = tmp_path / "claims" / "a.yaml"
+    claim.parent.mkdir()
+    claim.write_text("claim: zero\n")
+    heard: queue.Queue = queue.Queue()
+    watcher = serve.Watcher([tmp_path])
+    watcher.on_change = lambda: heard.put((claim.read_text(), watcher.poll(time.monotonic()),
+                                           watcher.take()))
+    watcher.start()
+    try:
+        time.sleep(0.3)  # the system's watch is set up
+        for n in range(1, 4):
+            text = f"claim: save {n}\ntopics: [one, two]\n" * 50
+            if how == "in place":
+                with claim.open("w") as file:  # truncated: the first step
+                    file.write(text[:100])
+                    file.flush()
+                    file.write(text[100:])
+            else:
+                (tmp_path / "claims" / ".a.yaml.swp").write_text(text)
+                os.replace(tmp_path / "claims" / ".a.yaml.swp", claim)
+            seen, due, paths = heard.get(timeout=TIMEOUT)
+            assert seen == text and due and str(claim) in paths
+            time.sleep(0.1)
+            assert heard.empty()  # one wake-up for the save
+    finally:
+        watcher.stop()
+
+
 def test_watcher_ignores_editor_leftovers_and_excluded_directories(tmp_path):
     (tmp_path / "site").mkdir()
     watcher = serve.Watcher([tmp_path], debounce=0.0, exclude=[tmp_path / "site"])
