@@ -16,9 +16,10 @@ A save is dispatched on what it changed (Zola's ``serve`` does the same):
   to render again. No other file is read, checked or assembled.
 - **claims, claimants and sources added or removed, claims changed in what they
   refer to**: each file is checked alone, the site is patched in place
-  (:func:`~factsite.validate.patch_claims`), the pages of the entries touched are
-  planned again and rendered first, the listings of every claim after them
-  (:meth:`LiveSite.settle`);
+  (:func:`~factsite.validate.patch_claims`), the pages of the entries touched (and
+  the listings by date, when a claim came, went or moved) are planned again and the
+  saved entries' pages and the home page rendered first, the other listings, the
+  threads and the sitemap after them (:meth:`LiveSite.settle`);
 - **anything else in content/** (a page added or removed, site.yaml, a source's
   text, an error to report): the documents are checked and assembled again from
   memory (only the changed files are re-read) and every recorded read is
@@ -59,8 +60,8 @@ from .diagnostics import ContentError, Diagnostic, errors, format_text
 from .load import COLLECTIONS, EDITOR_LEFTOVERS, Document, load_content, load_one
 from .pipeline import BuildResult, Model
 from .search import SHARD_PAGES
-from .render import (Renderer, _once_each, entry_pages, made_from, plan_sections,
-                     thread_groups)
+from .render import (Renderer, _once_each, dated_sections, entry_pages, made_from,
+                     plan_sections, thread_groups)
 from .validate import dead_links, known_ids, new_entity, patch_claims, recheck, unused
 from .write import MARKER, count_files, link_file, staged, write_file
 
@@ -112,13 +113,14 @@ class LiveSite:
         self.users: dict[str, set[str]] = defaultdict(set)  # template → pages
         self.position: dict[str, int] = {}  # page path → index in the plan
         self.static: list[str] = []  # the static files the last save changed
-        self.saved: set[str] = set()  # the pages of the entries a save edited: rendered early
+        # The pages that show what a save changed, rendered first (after the open pages): the
+        # entries it edited or added, and the home page when a claim came, went or moved
+        self.saved: list[str] = []
         # False once a save patched the model and then found it must check everything:
         # until a whole check succeeds, the model is not one to patch
         self.trusted = True
-        # A save patched in that settle() has to finish: True when the listings of every
-        # claim by date have to be planned again too
-        self.unplanned: bool | None = None
+        # A save patched in that settle() has to finish
+        self.unsettled = False
 
     # -- whole builds --------------------------------------------------------------------
 
@@ -153,7 +155,7 @@ class LiveSite:
 
     def _adopt(self, model: Model, state: BuildState) -> None:
         """Keep ``model`` and the state of the build that wrote site/ from it."""
-        self.model, self.state, self.trusted, self.unplanned = model, state, True, None
+        self.model, self.state, self.trusted, self.unsettled = model, state, True, False
         self.renderer = Renderer(self.templates, model.site, self.recorder)
         self._site_changed(model)
         self.readers.clear()
@@ -186,7 +188,7 @@ class LiveSite:
         started = time.perf_counter()
         content, templates, static = self._sort(paths)
         self.static = sorted(static)
-        self.saved = set()
+        self.saved = []
         if static:
             self._copy_static(static)
         if self.model is None or any(name.startswith("i18n/") for name in templates):
@@ -321,6 +323,7 @@ class LiveSite:
         model.warnings = warnings
         self.edited -= paths
         self.dirty |= self._changed_pages(touched, replanned)
+        self.saved = [f"{self._find(d.kind, d.id).url}index.html" for d, _ in found]
         return True
 
     def _apply(self, document: Document, checked: Any, touched: dict[str, Any],
@@ -454,24 +457,32 @@ class LiveSite:
         self.edited -= paths
         # Before anything renders: a page rendered now takes down the values it reads
         self.dirty |= self._changed_pages(touched, set()) | replanned
-        self.saved = {f"{m.entry_url(kind, i)}index.html"
-                      for (kind, i), document in documents.items() if document is not None}
-        # settle() plans the rest; the model is trusted after it. The listings of every
-        # claim stay as they are when no claim came or went and none changed its dates.
-        self.unplanned = not (site.claims == order and all(
-            _dates(self._find("claim", i)) == dates for i, dates in dated.items()))
+        self.saved = sorted(f"{m.entry_url(kind, i)}index.html"
+                            for (kind, i), document in documents.items() if document is not None)
+        # The listings of every claim by date stay as they are when no claim came or went
+        # and none changed its dates; else they are planned now, and the home page (where a
+        # reader looks for a claim added or deleted) renders right after the saved entries
+        if not (site.claims == order and all(_dates(self._find("claim", i)) == dates
+                                             for i, dates in dated.items())):
+            listings = self._plan_dated()
+            self.dirty |= listings
+            self.saved += [path for path in ("index.html",) if path in listings]
+        # settle() plans the rest; the model is trusted after it
+        self.unsettled = True
         return True
 
     def settle(self) -> None:
-        """Finish a save that patched claims in: plan again the listings of every claim, the
-        sitemap and the data files (:meth:`update` planned only the pages of the entries
-        it touched, so that those render first), and mark the pages that changed. Raises
+        """Finish a save that patched claims in: plan again the listings of topics, claimants
+        and sources, the threads, the sitemap and the data files (:meth:`update` planned
+        only the pages of the entries it touched and the listings by date, so that the
+        saved entries' pages and the home page render first), and mark the pages that
+        changed. Raises
         ContentError when the save must be checked whole after all (a Markdown link to a
         page that went): then every error is worded as `build` words it."""
-        if self.unplanned is None:
+        if not self.unsettled:
             return
-        listings, self.unplanned = self.unplanned, None
-        replanned = self._plan_again(listings)
+        self.unsettled = False
+        replanned = self._plan_again()
         if dead_links(self.model.checked.links, self.produced):
             self._reassemble()
             return
@@ -553,6 +564,25 @@ class LiveSite:
             if entity is not None:
                 pages = model.sections[(kind, entity_id)] = entry_pages(site, entity, urls)
                 planned.update((page.path, page) for page in pages)
+        return self._place(before, planned)
+
+    def _plan_dated(self) -> set[str]:
+        """Plan again the listings of every claim by date (:func:`dated_sections`); return
+        the paths of the pages that differ from those planned before."""
+        model = self.model
+        before: dict[str, Any] = {}
+        planned: dict[str, Any] = {}
+        for key, pages in dated_sections(model.site).items():
+            before.update((page.path, page) for page in model.sections[key])
+            planned.update((page.path, page) for page in pages)
+            model.sections[key] = pages
+        return self._place(before, planned)
+
+    def _place(self, before: dict[str, Any], planned: dict[str, Any]) -> set[str]:
+        """Put the pages ``planned`` in place of those ``before`` (by path), new ones last:
+        they render before :meth:`settle` puts the plan in order. Pages of ``before`` not
+        planned are gone. Returns the paths of the pages that differ from before."""
+        model = self.model
         for path, page in planned.items():
             if path in self.position:
                 model.pages[self.position[path]] = page
@@ -565,15 +595,13 @@ class LiveSite:
         self._gone(gone)
         return {path for path, page in planned.items() if before.get(path) != page}
 
-    def _plan_again(self, listings: bool) -> set[str]:
+    def _plan_again(self) -> set[str]:
         """Plan again the listings of topics, claimants and sources, the pages of claims whose
-        thread moved, the threads, the sitemap and the data files, and with ``listings`` the
-        sections that list every claim by date; return the paths of the pages planned again.
-        Pages that are no longer planned are gone."""
+        thread moved, the threads, the sitemap and the data files (the listings by date are
+        planned already); return the paths of the pages planned again. Pages that are no
+        longer planned are gone."""
         model = self.model
         drop = {("topics",), ("claimants",), ("sources",)}
-        if listings:
-            drop |= {("home",), ("timeline",), ("months",), ("corrections",)}
         keep = {key: pages for key, pages in model.sections.items() if key not in drop}
         before = {page.path: page for page in model.pages}
         sections = plan_sections(model.site, keep)
@@ -627,7 +655,7 @@ class LiveSite:
                                     documents=(documents, problems))
         self.cache.save_memos()
         self.edited.clear()
-        self.trusted, self.unplanned = True, None
+        self.trusted, self.unsettled = True, False
         state = self.state
         self.model = model
         self._site_changed(model)

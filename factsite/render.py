@@ -100,12 +100,9 @@ def plan_sections(site: Site, keep: dict[Section, list[Page]] | None = None,
         sections[key] = make() if found is None else found
 
     groups, thread_urls = thread_groups(site.threads, size)
-    months = _by_month(site.claims)
-    section(("home",), lambda: _listing("", "index.html", site.latest_claims, size))
-    section(("timeline",), lambda: [Page("timeline/", "timeline.html",
-                                         {"months": _month_index(months)},
-                                         lastmod=_latest(site.claims))])
-    section(("months",), lambda: _month_pages(months, size))
+    dated = {} if all(key in keep for key in DATED) else dated_sections(site)
+    for key in DATED[:3]:
+        section(key, lambda key=key: dated[key])
     sections[("threads",)] = _thread_pages(groups)
     section(("search",), lambda: [Page("search/", "search.html")])
     for claim in site.claims:
@@ -126,10 +123,7 @@ def plan_sections(site: Site, keep: dict[Section, list[Page]] | None = None,
     for page in site.pages:
         if page.id != "corrections":
             section(("page", page.id), lambda p=page: [Page(p.url, "page.html", {"page": p})])
-    # The corrections log, below the text of content/pages/corrections.md when there is one.
-    section(("corrections",), lambda: _listing(
-        "corrections/", "corrections.html", site.corrections, size,
-        page=next((p for p in site.pages if p.id == "corrections"), None)))
+    section(("corrections",), lambda: dated[("corrections",)])
     sections[("sitemap",)] = _sitemaps([(p.url, p.lastmod) for pages in sections.values()
                                         for p in pages if not p.output or p.in_sitemap])
     sections[("files",)] = [
@@ -143,6 +137,26 @@ def plan_sections(site: Site, keep: dict[Section, list[Page]] | None = None,
         Page("", None, output="claimreview.json", produce=partial(export.claimreview_feed, site)),
     ]
     return sections
+
+
+DATED: tuple[Section, ...] = (("home",), ("timeline",), ("months",), ("corrections",))
+
+
+def dated_sections(site: Site) -> dict[Section, list[Page]]:
+    """The sections that list every claim by date (:data:`DATED`): the home page, the
+    timeline, the months and the corrections log."""
+    size = site.page_size
+    months = _by_month(site.claims)
+    return {
+        ("home",): _listing("", "index.html", site.latest_claims, size),
+        ("timeline",): [Page("timeline/", "timeline.html", {"months": _month_index(months)},
+                             lastmod=_latest(site.claims))],
+        ("months",): _month_pages(months, size),
+        # The corrections log, below the text of content/pages/corrections.md if there is one.
+        ("corrections",): _listing("corrections/", "corrections.html", site.corrections, size,
+                                   page=next((p for p in site.pages if p.id == "corrections"),
+                                             None)),
+    }
 
 
 _ENTRY_KINDS = {Claim: "claim", Claimant: "claimant", Source: "source", Topic: "topic",

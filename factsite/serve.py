@@ -453,8 +453,9 @@ class DevServer:
             reload = (lambda *_: None) if was_failed else self.reload  # all reload at the end
             if self.live.static:
                 reload(pages, [f"static/{name}" for name in self.live.static])
-            # The open pages and the saved entries' first: a save that patched claims in has
-            # planned only their entries' pages yet; settle() plans the listings after them
+            # The open pages, then those that show what was saved (the entries' own, the home
+            # page when a claim came or went): a save that patched claims in has planned only
+            # those yet; settle() plans the other listings, the threads and sitemap after them
             first, problems = self._render_open(pages, reload, self.live.saved)
             self.live.settle()
             then, more = self._render_open(pages, reload)

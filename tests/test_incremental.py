@@ -483,10 +483,12 @@ def test_a_deleted_claim_still_referred_to_fails_as_a_cold_build(tmp_path, refer
 def test_a_saved_claim_renders_before_the_listings_of_every_claim_are_planned(tmp_path,
                                                                                monkeypatch, edit):
     """A save that patches claims in renders their pages (and the open pages) first, with
-    only the pages of the entries they touch planned again: when settle() starts planning
-    the listings of every claim, the claim's page is already served from memory with a
-    cold build's bytes (its thread's address included), and the home page is not yet.
-    After the save, the home page is a cold build's."""
+    only the pages of the entries they touch planned again, and the listings by date when
+    a claim came, went or changed its date: when settle() starts planning the other
+    listings, the threads and the sitemap, the claim's page is already served from memory
+    with a cold build's bytes (its thread's address included), and so is the home page when
+    the claim came, went or moved (else it is not rendered again). After the save, every page
+    is a cold build's."""
     from factsite import live, serve
 
     content = tmp_path / "content"
@@ -511,7 +513,7 @@ def test_a_saved_claim_renders_before_the_listings_of_every_claim_are_planned(tm
     settle = live.LiveSite.settle
 
     def spy(self: live.LiveSite) -> None:
-        if self.unplanned is not None:
+        if self.unsettled:
             early.update((path, found[1]) for path, found in self.fresh.items())
         settle(self)
     monkeypatch.setattr(live.LiveSite, "settle", spy)
@@ -529,8 +531,12 @@ def test_a_saved_claim_renders_before_the_listings_of_every_claim_are_planned(tm
         assert early[page] is None  # answered 404 at once
     else:
         assert early[page] == expected[page]
-    assert "index.html" not in early
-    assert served(dev, "index.html") == expected["index.html"]
+    for path, data in early.items():
+        assert data == expected.get(path), path  # None: a page gone
+    assert ("index.html" in early) is (edit in ("add", "date", "delete"))
+    for path in every_file(tmp_path / "site").keys() | expected.keys():
+        if path.endswith(".html") and not path.startswith("pagefind/"):  # pages, as served
+            assert served(dev, path) == expected.get(path), path
 
 
 def test_claimants_and_sources_added_and_deleted_are_patched_in(tmp_path, monkeypatch):
