@@ -145,6 +145,12 @@ def _describe(value: Any, out: list[str], memo: dict[int, tuple[Any, str]]) -> N
         # their fields. A thread is shared by all its claims: described once.
         # The memo holds the value too, so that its id is not reused while the memo lives.
         known = memo.get(id(value))
+        if kind is m.ThreadNode and known is None and any(
+                id(child) not in memo for child in value.children):
+            # Its subtrees first, deepest first: a thread may be thousands of claims deep.
+            for node in reversed([*value.walk()][1:]):
+                if id(node) not in memo:
+                    _describe(node, [], memo)
         if known is None:
             parts: list[str] = [kind.__name__]
             for field in dataclasses.fields(value):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import copyreg
 import pickle
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from functools import cached_property
 from typing import Any, BinaryIO, Callable, Iterator
 from urllib.parse import urlsplit
@@ -343,7 +343,12 @@ class Claim:
 
 @dataclass(frozen=True, eq=False)
 class ThreadNode:
-    """A claim in a dispute thread, with how it relates to the claim above it."""
+    """A claim in a dispute thread, with how it relates to the claim above it.
+
+    ``size``, ``height`` and ``holds_disputes`` are worked out from the children when a
+    node is made (children first), so nothing walks a thread recursively: a chain of
+    thousands of claims, each answering the one before, is a thread thousands deep.
+    """
 
     claim: Claim
     relation: str | None  # None at the root; else disputes | supports | disputed_by | supported_by
@@ -351,19 +356,30 @@ class ThreadNode:
     # What else this claim disputes or supports in the thread, placed elsewhere in the tree:
     # (disputes | supports, claim). So every link of the thread shows.
     also: tuple[tuple[str, Claim], ...] = ()
+    # The claim it relates to when that is not the one shown above it (a part of a thread
+    # too large or too deep for one tree: see :func:`thread_parts`).
+    above: Claim | None = None
+    size: int = field(init=False)  # claims in the tree it heads
+    height: int = field(init=False)  # levels of the tree it heads: 1 for a claim alone
+    holds_disputes: bool = field(init=False)  # any link below it is a dispute (else supports)
+
+    def __post_init__(self) -> None:
+        children = self.children
+        object.__setattr__(self, "size", 1 + sum(c.size for c in children))
+        object.__setattr__(self, "height", 1 + max((c.height for c in children), default=0))
+        object.__setattr__(self, "holds_disputes", any(
+            c.relation in ("disputes", "disputed_by") or c.holds_disputes for c in children))
 
     def __repr__(self) -> str:
         return f"<ThreadNode {self.claim.id}>"
 
-    @cached_property
-    def size(self) -> int:
-        return 1 + sum(child.size for child in self.children)
-
-    @cached_property
-    def holds_disputes(self) -> bool:
-        """Whether any link in the thread is a dispute (else it only holds supports)."""
-        return any(child.relation in ("disputes", "disputed_by") or child.holds_disputes
-                   for child in self.children)
+    def walk(self) -> Iterator[ThreadNode]:
+        """Every node of the tree it heads, in document order (each before its children)."""
+        stack = [self]
+        while stack:
+            node = stack.pop()
+            yield node
+            stack.extend(reversed(node.children))
 
 
 def build_threads(claims: tuple[Claim, ...]) -> tuple[ThreadNode, ...]:
@@ -378,18 +394,87 @@ def build_threads(claims: tuple[Claim, ...]) -> tuple[ThreadNode, ...]:
         if root.id in placed or not _neighbours(root):
             continue
         placed.add(root.id)
+        order: list[tuple[Claim, str | None, Claim | None]] = [(root, None, None)]
         children_of: dict[str, list[tuple[Claim, str]]] = {}
-        queue = [root]
-        while queue:
-            current = queue.pop(0)
+        for current, _, _ in order:  # grows as it goes: breadth first
             children_of[current.id] = []
             for relation, other in _neighbours(current):
                 if other.id not in placed:
                     placed.add(other.id)
                     children_of[current.id].append((other, relation))
-                    queue.append(other)
-        threads.append(_thread_tree(root, None, None, children_of))
+                    order.append((other, relation, current))
+        made: dict[str, ThreadNode] = {}
+        for claim, relation, parent in reversed(order):  # children before their parents
+            children = children_of[claim.id]
+            linked = {id(parent), *(id(child) for child, _ in children)}
+            also = tuple((kind, other) for kind, others in (("disputes", claim.disputes),
+                                                            ("supports", claim.supports))
+                         for other in others if id(other) not in linked)
+            made[claim.id] = ThreadNode(claim, relation, tuple(
+                made.pop(child.id) for child, _ in children), also)
+        threads.append(made[root.id])
     return tuple(threads)
+
+
+THREAD_DEPTH = 6  # levels of a thread shown nested; a deeper claim starts a tree of its own
+
+
+@dataclass(frozen=True)
+class ThreadPart:
+    """What a threads page shows of a thread: all of it, or one part of a thread that is
+    larger than a page, as the trees it shows."""
+
+    thread: ThreadNode  # the whole thread
+    roots: tuple[ThreadNode, ...]  # the trees shown: ``(thread,)`` when it is shown whole
+    number: int  # 1-based
+    count: int  # the thread's parts
+
+    @property
+    def anchor(self) -> str:
+        """The part's id on its page (the first part's is the thread's)."""
+        suffix = f"--part-{self.number}" if self.number > 1 else ""  # '--': in no claim id
+        return f"thread-{self.thread.claim.id}{suffix}"
+
+    @property
+    def size(self) -> int:
+        return sum(root.size for root in self.roots)
+
+    def claims(self) -> Iterator[Claim]:
+        return (node.claim for root in self.roots for node in root.walk())
+
+
+def thread_parts(thread: ThreadNode, size: int) -> tuple[ThreadPart, ...]:
+    """``thread`` whole, or cut in document order into parts of ``size`` claims; each part's
+    trees at most :data:`THREAD_DEPTH` levels deep. A claim whose parent is not shown above
+    it (on an earlier page, or past that depth) heads a tree that names the claim it
+    relates to (``above``)."""
+    if thread.size <= size and thread.height <= THREAD_DEPTH:
+        return (ThreadPart(thread, (thread,), 1, 1),)
+    order: list[tuple[ThreadNode, ThreadNode | None]] = []
+    stack: list[tuple[ThreadNode, ThreadNode | None]] = [(thread, None)]
+    while stack:
+        node, parent = stack.pop()
+        order.append((node, parent))
+        stack.extend((child, node) for child in reversed(node.children))
+    count = -(-len(order) // size)
+    parts = []
+    for number in range(1, count + 1):
+        chunk = order[(number - 1) * size:number * size]
+        level: dict[int, int] = {}  # id(node) → its level in the part's trees
+        under = []  # whether each is shown under its parent
+        for node, parent in chunk:
+            up = level.get(id(parent))
+            under.append(up is not None and up + 1 < THREAD_DEPTH)
+            level[id(node)] = up + 1 if under[-1] else 0
+        children: dict[int, list[ThreadNode]] = {}
+        roots = []
+        for (node, parent), nested in zip(reversed(chunk), reversed(under)):  # children first
+            shown = ThreadNode(node.claim, node.relation,
+                               tuple(reversed(children.pop(id(node), []))), node.also,
+                               None if nested or parent is None else parent.claim)
+            (children.setdefault(id(parent), []) if nested else roots).append(shown)
+        parts.append(ThreadPart(thread, tuple(reversed(roots)), number, count))
+    return tuple(parts)
 
 
 def _neighbours(claim: Claim) -> list[tuple[str, Claim]]:
@@ -398,17 +483,6 @@ def _neighbours(claim: Claim) -> list[tuple[str, Claim]]:
             + [("supports", c) for c in claim.supported_by]
             + [("disputed_by", c) for c in claim.disputes]
             + [("supported_by", c) for c in claim.supports])
-
-
-def _thread_tree(claim: Claim, relation: str | None, parent: Claim | None,
-                 children_of: dict[str, list[tuple[Claim, str]]]) -> ThreadNode:
-    children = children_of[claim.id]
-    linked = {id(parent), *(id(child) for child, _ in children)}
-    also = tuple((kind, other) for kind, others in (("disputes", claim.disputes),
-                                                    ("supports", claim.supports))
-                 for other in others if id(other) not in linked)
-    return ThreadNode(claim, relation, tuple(
-        _thread_tree(child, rel, claim, children_of) for child, rel in children), also)
 
 
 @_entity

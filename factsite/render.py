@@ -23,7 +23,7 @@ from functools import partial
 from itertools import groupby
 from operator import attrgetter
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Sequence
+from typing import Any, Callable, Iterable, Sequence
 from urllib.parse import urlsplit
 
 import jinja2
@@ -35,7 +35,7 @@ from .diagnostics import ContentError, Diagnostic
 from .i18n import MissingTranslation, Translations
 from .markdown import Prose, UnplacedProse
 from .model import (Claim, Claimant, Pagination, PartialDate, Rating, Site, Source, ThreadNode,
-                    Topic, paginate)
+                    ThreadPart, Topic, paginate, thread_parts)
 from .write import write_file
 
 
@@ -107,8 +107,7 @@ def plan_sections(site: Site, keep: dict[Section, list[Page]] | None = None,
     section(("search",), lambda: [Page("search/", "search.html")])
     for claim in site.claims:
         found = keep.get(("claim", claim.id))
-        if found is None or found[0].context["thread_url"] != (
-                claim.thread and thread_urls.get(claim.thread.claim.id)):
+        if found is None or found[0].context["thread_url"] != thread_url(claim, thread_urls):
             found = entry_pages(site, claim, thread_urls)
         sections[("claim", claim.id)] = found
     for group in (site.claimants, site.sources):
@@ -186,7 +185,8 @@ def entry_pages(site: Site, entity: Claim | Claimant | Source | Topic | Rating,
 
 
 def thread_url(claim: Claim, thread_urls: dict[str, str]) -> str | None:
-    return claim.thread and thread_urls.get(claim.thread.claim.id)
+    """The address of the part of its thread that shows ``claim``, if it is in one."""
+    return claim.thread and thread_urls.get(claim.id)
 
 
 def _month_pages(months: list[tuple[PartialDate, list[Claim]]], size: int) -> list[Page]:
@@ -208,28 +208,31 @@ def _listing(url: str, template: str, items: tuple[Any, ...] | list[Any], size: 
             for p in paginate(items, url, size)]
 
 
-ThreadGroups = list[list[ThreadNode]]
+ThreadGroups = list[list[ThreadPart]]
 
 
 def thread_groups(threads: tuple[ThreadNode, ...], size: int,
                   ) -> tuple[ThreadGroups, dict[str, str]]:
-    """Threads packed whole onto pages of at most ``size`` claims (a larger thread gets a
-    page of its own), and the address of each thread by the id of its first claim. Quick:
-    a claim's page links to its thread's, so a save plans this before any listing."""
+    """Threads packed whole onto pages of at most ``size`` claims (a larger thread is cut
+    into parts of ``size``: :func:`thread_parts`), and the address of the part showing
+    each claim of a thread, by claim id. Quick: a claim's page links to its thread's, so
+    a save plans this before any listing."""
     groups: ThreadGroups = [[]]
     held = 0
     for thread in threads:
-        if groups[-1] and held + thread.size > size:
-            groups.append([])
-            held = 0
-        groups[-1].append(thread)
-        held += thread.size
+        for part in thread_parts(thread, size):
+            if groups[-1] and held + part.size > size:
+                groups.append([])
+                held = 0
+            groups[-1].append(part)
+            held += part.size
     urls = {}
     listing = Pagination((), 1, len(groups), "threads/")
     for number, group in enumerate(groups, start=1):
         url = listing.url_of(number)
-        for thread in group:
-            urls[thread.claim.id] = f"{url}#thread-{thread.claim.id}"
+        for part in group:
+            address = f"{url}#{part.anchor}"
+            urls.update((claim.id, address) for claim in part.claims())
     return groups, urls
 
 
@@ -240,14 +243,8 @@ def _thread_pages(groups: ThreadGroups) -> list[Page]:
         [group] = pagination.items
         pagination = replace(pagination, items=tuple(group))
         pages.append(Page(pagination.url, "threads.html", {"pagination": pagination},
-                          lastmod=_latest(c for t in group for c in _thread_claims(t))))
+                          lastmod=_latest(c for part in group for c in part.claims())))
     return pages
-
-
-def _thread_claims(node: ThreadNode) -> Iterator[Claim]:
-    yield node.claim
-    for child in node.children:
-        yield from _thread_claims(child)
 
 
 def month_url(month: PartialDate) -> str:

@@ -697,7 +697,7 @@ def assemble(checked: Checked) -> m.Site:
                supported_by=_chronological(supported_by[claim.id]))
     ordered = _chronological(claims.values())
     for thread in m.build_threads(ordered):
-        for node in _walk(thread):
+        for node in thread.walk():
             m.link(node.claim, thread=thread)
     for source in sources.values():
         m.link(source, citations=_in_text_order(citations[source.id]))
@@ -868,7 +868,7 @@ def patch_claims(site: m.Site, checked: Checked,
     # are the same trees); each claim of the region gets its new node, or none.
     region |= {c for c in touched.values() if type(c) is m.Claim}
     for node in m.build_threads(_chronological(_component(region))):
-        for member in _walk(node):
+        for member in node.walk():
             m.link(member.claim, thread=node)
             region.discard(member.claim)
             touch(member.claim)
@@ -883,7 +883,7 @@ def patch_claims(site: m.Site, checked: Checked,
 
 
 def _members(thread: m.ThreadNode) -> Iterable[m.Claim]:
-    return (node.claim for node in _walk(thread))
+    return (node.claim for node in thread.walk())
 
 
 def _component(claims: Iterable[m.Claim]) -> set[m.Claim]:
@@ -934,12 +934,6 @@ def unknown_id_hint(kind: str, ref: str, known: Iterable[str], path: str) -> str
     if len(known) == 1:
         return f"nothing is close (the only {kind} is '{known[0]}'); {how}"
     return f"nothing is close among the {len(known)} {kind}s ({listing(known)}); {how}"
-
-
-def _walk(node: m.ThreadNode) -> Iterable[m.ThreadNode]:
-    yield node
-    for child in node.children:
-        yield from _walk(child)
 
 
 def _sorted(entries: dict[str, tuple[Document, Any]]) -> list[tuple[Document, Any]]:

@@ -45,14 +45,20 @@ def sentence(n: int) -> str:
             f"reached {n * 7 % 997} million in year {2000 + n % 23}.")
 
 
-def generate(content: Path, claims: int, *, years: int = 23, settings: str = "") -> None:
+def generate(content: Path, claims: int, *, years: int = 23, settings: str = "",
+             shape: str = "desk", words: int = 300) -> None:
     """Write a valid archive of ``claims`` claims into the (new) directory ``content``.
 
     Claims are dated over ``years`` years from 2000, every month of each; ``settings``
-    are more lines of site.yaml (e.g. ``page_size: 10``).
+    are more lines of site.yaml (e.g. ``page_size: 10``); ``words``: of each analysis.
+    ``shape`` is how claims relate: ``desk`` as above; ``chain``: each claim disputes the
+    one before (one thread as deep as the archive); ``hub``: every claim disputes the
+    first and quotes the one source.
     """
     rng = random.Random(claims)
     sources, claimants = max(1, claims // 5), max(1, claims // 10)
+    if shape == "hub":
+        sources = 1
     content.mkdir(parents=True)
     (content / "site.yaml").write_text(
         "title: Generated archive\nbase_url: https://example.org/archive/\nlanguage: en\n"
@@ -71,11 +77,16 @@ def generate(content: Path, claims: int, *, years: int = 23, settings: str = "")
         paragraphs[n // 5 % sources].append(
             f"In a statement, {sentence(n)} Critics disputed the figure.")
         relations = ""
-        if n % 3 == 1:
-            relations += f"disputes: [claim-{n - 1:06}]\n"
-        if n % 7 == 3 and n >= 3:
-            relations += f"supports: [claim-{n - 3:06}]\n"
-        body = analysis(rng).replace("\n", "\n  ")
+        if shape == "chain" and n:
+            relations = f"disputes: [claim-{n - 1:06}]\n"
+        elif shape == "hub" and n:
+            relations = "disputes: [claim-000000]\n"
+        elif shape == "desk":
+            if n % 3 == 1:
+                relations += f"disputes: [claim-{n - 1:06}]\n"
+            if n % 7 == 3 and n >= 3:
+                relations += f"supports: [claim-{n - 3:06}]\n"
+        body = analysis(rng, words).replace("\n", "\n  ")
         (content / f"claims/claim-{n:06}.yaml").write_text(
             f"claim: Project {n} cost {n * 7 % 997} million.\n"
             f"claimant: person-{n % claimants:05}\n"

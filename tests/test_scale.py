@@ -1,0 +1,113 @@
+"""Archives shaped to break a site that grows with them: a thread deeper than Python's
+recursion limit (each claim disputes the one before) and a claim disputed by, and a
+source cited by, more claims than a page holds. Every page stays within the budget."""
+
+from __future__ import annotations
+
+import io
+import sys
+from pathlib import Path
+
+import lxml.html
+import pytest
+
+from factsite import cache, pipeline
+from factsite.model import THREAD_DEPTH, pickle_site, thread_parts, unpickle_site
+from tests.conftest import TEMPLATES, soup
+from tests.corpus import generate
+from tests.test_listings import MAX_BYTES, MAX_ELEMENTS, read_listing
+
+CHAIN = 1_500  # claims in one chain: more than Python's recursion limit (1,000)
+PAGE_SIZE = 50
+
+
+def over_budget(out: Path, paths: list[str]) -> list[str]:
+    over = []
+    for path in paths:
+        data = (out / path).read_bytes()
+        elements = sum(1 for _ in lxml.html.fromstring(data).iter(lxml.etree.Element))
+        if len(data) > MAX_BYTES or elements > MAX_ELEMENTS:
+            over.append(f"{path}: {len(data)} bytes, {elements} elements")
+    return over
+
+
+@pytest.fixture(scope="module")
+def chain(tmp_path_factory) -> tuple[Path, object]:
+    root = tmp_path_factory.mktemp("chain")
+    generate(root / "content", CHAIN, years=2, shape="chain", words=10)
+    result = pipeline.build(root / "content", TEMPLATES, root / "site")
+    assert not result.warnings
+    return root / "site", result.site
+
+
+def test_a_chain_deeper_than_the_recursion_limit_is_one_thread(chain):
+    _, site = chain
+    assert sys.getrecursionlimit() < CHAIN
+    [thread] = site.threads
+    assert (thread.size, thread.height, thread.holds_disputes) == (CHAIN, CHAIN, True)
+    assert [node.claim.id for node in thread.walk()] == [f"claim-{n:06}" for n in range(CHAIN)]
+    assert all(claim.thread is thread for claim in site.claims)
+    # What the build cache and spawned workers do with it: no recursion down the thread.
+    assert cache.fingerprint(thread) == cache.fingerprint(thread)
+    buffer = io.BytesIO()
+    pickle_site(site, buffer)
+    buffer.seek(0)
+    copy = unpickle_site(buffer)
+    assert copy.threads[0].size == CHAIN and copy.claims[-1].thread is copy.threads[0]
+
+
+def test_a_thread_larger_than_a_page_is_cut_into_parts_in_order(chain):
+    out, site = chain
+    pages = read_listing(out, "threads/")
+    assert len(pages) == CHAIN // PAGE_SIZE
+    shown = []
+    for number, (path, html) in enumerate(pages, start=1):
+        [block] = html.find_all("section", class_="thread-block")
+        anchor = "thread-claim-000000" + (f"--part-{number}" if number > 1 else "")
+        assert block["id"] == anchor
+        if number > 1:
+            assert block.h2.find("span", class_="page-of").get_text() == (
+                f"part {number} of {CHAIN // PAGE_SIZE}")
+        claims = [a["href"].split("/")[-2] for a in block.select("p.thread-claim a")]
+        assert len(claims) == PAGE_SIZE
+        shown += claims
+        # Nested at most THREAD_DEPTH levels; a claim that heads a tree of its own names
+        # the claim it disputes (the one before it), which the tree cannot show above it.
+        assert max(len(li.find_parents("ul", class_="thread-tree"))
+                   for li in block.find_all("li")) <= THREAD_DEPTH
+        for li in block.select("section > ul.thread-tree > li"):
+            n = int(li.find("p", class_="thread-claim").a["href"].split("-")[-1].strip("/"))
+            label = li.find("span", class_="relation-label", recursive=False)
+            if n == 0:
+                assert label is None
+            else:
+                assert label.get_text(" ", strip=True) == f"disputes Project {n - 1} cost {(n - 1) * 7 % 997} million."
+                assert label.a["href"] == f"{'../' * path.count('/')}claims/claim-{n - 1:06}/"
+    assert shown == [f"claim-{n:06}" for n in range(CHAIN)]
+    assert not over_budget(out, [f"{path}index.html" for path, _ in pages])
+
+
+def test_each_claim_links_to_the_part_of_its_thread_that_shows_it(chain):
+    out, site = chain
+    for claim in site.claims[::97]:
+        link = soup(out / claim.url / "index.html").find("p", class_="thread-link")
+        assert link.a.get_text() == f"See the whole dispute thread ({CHAIN} claims)"
+        page, anchor = link.a["href"].removeprefix("../../").split("#")
+        block = soup(out / page / "index.html").find("section", id=anchor)
+        assert claim.id in {a["href"].split("/")[-2] for a in block.select("p.thread-claim a")}
+
+
+def test_a_thread_that_fits_is_shown_whole_and_a_deeper_one_as_trees_in_a_row(chain):
+    _, site = chain
+    [thread] = site.threads
+    nodes = list(thread.walk())
+    small = nodes[-THREAD_DEPTH]  # the last THREAD_DEPTH claims of the chain
+    [part] = thread_parts(small, PAGE_SIZE)
+    assert part.roots == (small,) and (part.number, part.count) == (1, 1)
+    deep = nodes[-20]  # 20 levels: fits a page, not the depth
+    [part] = thread_parts(deep, PAGE_SIZE)
+    assert [root.claim for root in part.roots] == [n.claim for n in nodes[-20::THREAD_DEPTH]]
+    assert [root.above for root in part.roots] == [None] + [
+        n.claim for n in nodes[-20 + THREAD_DEPTH - 1::THREAD_DEPTH]]
+    assert [c.id for c in part.claims()] == [n.claim.id for n in nodes[-20:]]
+    assert max(root.height for root in part.roots) == THREAD_DEPTH
