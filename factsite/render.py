@@ -174,12 +174,20 @@ def entry_pages(site: Site, entity: Claim | Claimant | Source | Topic | Rating,
     size = site.page_size
     kind = type(entity)
     if kind is Claim:
-        return [Page(entity.url, "claim.html",
-                     {"claim": entity, "jsonld": Deferred(export.claim_jsonld, entity, site),
-                      "thread_url": thread_url(entity, thread_urls)}, lastmod=entity.last_updated)]
-    if kind is Source:
-        return [Page(entity.url, "source.html", {"source": entity},
-                     lastmod=_latest(entity.cited_by))]
+        # Its counterclaims, then the claims supporting it: any number, so paginated.
+        linked = [("disputed_by", c) for c in entity.disputed_by] + [
+            ("supported_by", c) for c in entity.relations["supported_by"]]
+        context = {"claim": entity, "jsonld": Deferred(export.claim_jsonld, entity, site),
+                   "thread_url": thread_url(entity, thread_urls)}
+        return [Page(p.url, "claim.html", {
+            **context, "pagination": p,
+            "counterclaims": tuple(c for relation, c in p.items if relation == "disputed_by"),
+            "supporters": tuple(c for relation, c in p.items if relation == "supported_by")},
+            lastmod=entity.last_updated) for p in paginate(linked, entity.url, size)]
+    if kind is Source:  # the list of its citations is paginated
+        return [Page(p.url, "source.html", {"source": entity, "pagination": p},
+                     lastmod=_latest(entity.cited_by))
+                for p in paginate(entity.citations, entity.url, size)]
     name = _ENTRY_KINDS[kind]
     return _listing(entity.url, f"{name}.html", entity.claims, size, **{name: entity})
 

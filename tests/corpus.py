@@ -52,8 +52,8 @@ def generate(content: Path, claims: int, *, years: int = 23, settings: str = "",
     Claims are dated over ``years`` years from 2000, every month of each; ``settings``
     are more lines of site.yaml (e.g. ``page_size: 10``); ``words``: of each analysis.
     ``shape`` is how claims relate: ``desk`` as above; ``chain``: each claim disputes the
-    one before (one thread as deep as the archive); ``hub``: every claim disputes the
-    first and quotes the one source.
+    one before (one thread as deep as the archive); ``hub``: every other claim disputes
+    the first, the rest support it, and all quote the one source.
     """
     rng = random.Random(claims)
     sources, claimants = max(1, claims // 5), max(1, claims // 10)
@@ -80,7 +80,7 @@ def generate(content: Path, claims: int, *, years: int = 23, settings: str = "",
         if shape == "chain" and n:
             relations = f"disputes: [claim-{n - 1:06}]\n"
         elif shape == "hub" and n:
-            relations = "disputes: [claim-000000]\n"
+            relations = f"{'disputes' if n % 2 else 'supports'}: [claim-000000]\n"
         elif shape == "desk":
             if n % 3 == 1:
                 relations += f"disputes: [claim-{n - 1:06}]\n"

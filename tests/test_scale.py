@@ -111,3 +111,89 @@ def test_a_thread_that_fits_is_shown_whole_and_a_deeper_one_as_trees_in_a_row(ch
         n.claim for n in nodes[-20 + THREAD_DEPTH - 1::THREAD_DEPTH]]
     assert [c.id for c in part.claims()] == [n.claim.id for n in nodes[-20:]]
     assert max(root.height for root in part.roots) == THREAD_DEPTH
+
+
+# -- a claim disputed and supported by more claims than a page holds, one source for all --
+
+HUB = 300
+
+
+@pytest.fixture(scope="module")
+def hub(tmp_path_factory) -> tuple[Path, object]:
+    root = tmp_path_factory.mktemp("hub")
+    generate(root / "content", HUB, years=2, shape="hub", words=10)
+    result = pipeline.build(root / "content", TEMPLATES, root / "site")
+    assert not result.warnings
+    return root / "site", result.site
+
+
+def test_a_claims_counterclaims_and_supporters_go_on_over_pages(hub):
+    out, site = hub
+    claim = next(c for c in site.claims if c.id == "claim-000000")
+    assert len(claim.disputed_by) == HUB // 2 and len(claim.supported_by) == HUB // 2 - 1
+    pages = read_listing(out, claim.url)
+    count = -(-(HUB - 1) // PAGE_SIZE)
+    assert [path for path, _ in pages] == [claim.url] + [
+        f"{claim.url}page/{n}/" for n in range(2, count + 1)]
+    counter, supporters = [], []
+    for number, (path, html) in enumerate(pages, start=1):
+        main = html.find("main")
+        counter += [a["href"].split("/")[-2] for a in main.select(
+            "ol.counterclaims .claim-card-title a")]
+        related = main.find("section", attrs={"aria-labelledby": "related"})
+        supporters += [a["href"].split("/")[-2] for a in related.select(
+            ".claim-card-title a")] if related else []
+        assert len(main.select(".claim-card-title a")) == (
+            PAGE_SIZE if number < count else (HUB - 1) % PAGE_SIZE or PAGE_SIZE)
+        assert main.h1.get_text(" ", strip=True).endswith(
+            "" if number == 1 else f"page {number} of {count}")
+        # Only the first page is the claim's own: its record, JSON-LD, the search index.
+        assert bool(main.find("section", attrs={"aria-labelledby": "record"})) == (number == 1)
+        assert bool(html.find("script", type="application/ld+json")) == (number == 1)
+        assert main.has_attr("data-pagefind-body") == (number == 1)
+        assert main.find("nav", attrs={"aria-label": "Pages"}) is not None
+    assert counter == [c.id for c in claim.disputed_by]
+    assert supporters == [c.id for c in claim.supported_by]
+    assert not over_budget(out, [f"{path}index.html" for path, _ in pages])
+    # A claim with few relations has one page and no page navigation.
+    other = soup(out / "claims/claim-000001/index.html")
+    assert other.find("nav", attrs={"aria-label": "Pages"}) is None
+    assert not (out / "claims/claim-000001/page").exists()
+
+
+def test_a_sources_cited_passages_go_on_over_pages_linked_to_the_text(hub):
+    out, site = hub
+    [source] = site.sources
+    pages = read_listing(out, source.url)
+    assert len(pages) == -(-HUB // PAGE_SIZE)
+    listed = []
+    for number, (path, html) in enumerate(pages, start=1):
+        assert bool(html.find("div", class_="source-text")) == (number == 1)
+        for link in html.select("ol.citations > li > a:first-child"):
+            page, _, anchor = link["href"].partition("#")
+            assert page == ("" if number == 1 else f"../../../../{source.url}")
+            listed.append(anchor)
+    assert listed == [p.anchor for p in source.citations]
+    text = soup(out / source.url / "index.html").find("div", class_="source-text")
+    assert [m["id"] for m in text.find_all("mark", id=True)] == listed
+
+
+def test_listings_name_a_few_counterclaims_and_link_to_the_rest(hub):
+    out, site = hub
+    claim = next(c for c in site.claims if c.id == "claim-000000")
+    more = f"and {HUB // 2 - 5} more"
+    card = soup(out / claim.claimants[0].url / "index.html").find(
+        "div", class_="disputed-by")
+    items = card.find_all("li")
+    assert [li.a["href"].split("/")[-2] for li in items[:5]] == [
+        c.id for c in claim.disputed_by[:5]]
+    assert (items[5].get_text(strip=True), items[5].a["href"]) == (
+        more, "../../claims/claim-000000/#counterclaims")
+    assert len(items) == 6
+    month = soup(out / "timeline" / f"{claim.date.year}" / f"{claim.date.month:02}" / "index.html")
+    [line] = [p for p in month.select("p.relation") if "Disputed by" in p.get_text()
+              and "claim-000000" in p.find_parent("li").a["href"]]
+    links = line.find_all("a")
+    assert [a["href"].split("/")[-2] for a in links[:5]] == [c.id for c in claim.disputed_by[:5]]
+    assert (links[5].get_text(), links[5]["href"]) == (more, "../../../claims/claim-000000/#counterclaims")
+    assert len(links) == 6
