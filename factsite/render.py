@@ -40,6 +40,7 @@ from .write import write_file
 
 
 SITEMAP_LIMIT = 50_000  # URLs per sitemap file (sitemaps.org protocol)
+TIMELINE_YEARS = 25  # years a page of the timeline's index (~40 elements each)
 CHUNK = 64  # pages a worker renders per task: few messages, yet a steady progress line
 # Chunks a forked worker renders before it exits and a fresh one is forked. CPython's
 # reference counts write to every object a page reads, so a worker copies, page by page,
@@ -148,8 +149,7 @@ def dated_sections(site: Site) -> dict[Section, list[Page]]:
     months = _by_month(site.claims)
     return {
         ("home",): _listing("", "index.html", site.latest_claims, size),
-        ("timeline",): [Page("timeline/", "timeline.html", {"months": _month_index(months)},
-                             lastmod=_latest(site.claims))],
+        ("timeline",): _timeline_pages(months),
         ("months",): _month_pages(months, size),
         # The corrections log, below the text of content/pages/corrections.md if there is one.
         ("corrections",): _listing("corrections/", "corrections.html", site.corrections, size,
@@ -264,6 +264,16 @@ def _by_month(claims: tuple[Claim, ...]) -> list[tuple[PartialDate, list[Claim]]
     """Claims grouped by month, oldest first; a year-only date heads its year."""
     return [(PartialDate(*month), list(group)) for month, group in
             groupby(claims, key=lambda c: (c.date.year, c.date.month))]
+
+
+def _timeline_pages(months: list[tuple[PartialDate, list[Claim]]]) -> list[Page]:
+    """The timeline's index: :data:`TIMELINE_YEARS` years of months a page."""
+    pages = []
+    for p in paginate(_month_index(months), "timeline/", TIMELINE_YEARS):
+        years = {year for year, _ in p.items}
+        pages.append(Page(p.url, "timeline.html", {"pagination": p}, lastmod=_latest(
+            c for month, claims in months if month.year in years for c in claims)))
+    return pages
 
 
 def _month_index(months: list[tuple[PartialDate, list[Claim]]],

@@ -197,3 +197,27 @@ def test_listings_name_a_few_counterclaims_and_link_to_the_rest(hub):
     assert [a["href"].split("/")[-2] for a in links[:5]] == [c.id for c in claim.disputed_by[:5]]
     assert (links[5].get_text(), links[5]["href"]) == (more, "../../../claims/claim-000000/#counterclaims")
     assert len(links) == 6
+
+
+# -- a desk with 61 years of claims, every month of each --------------------------------
+
+def test_the_timeline_index_of_61_years_goes_on_over_pages_of_25_years(tmp_path):
+    generate(tmp_path / "content", 800, years=61, shape="chain", words=5)  # 61: prime to 12
+    result = pipeline.build(tmp_path / "content", TEMPLATES, tmp_path / "site")
+    out = tmp_path / "site"
+    pages = read_listing(out, "timeline/")
+    assert [path for path, _ in pages] == ["timeline/", "timeline/page/2/", "timeline/page/3/"]
+    years, months, total = [], 0, 0
+    for number, (path, html) in enumerate(pages, start=1):
+        shown = [int(h2.get_text()) for h2 in html.select("section.year h2")]
+        assert len(shown) == (25 if number < 3 else 11)
+        years += shown
+        for link in html.select("section.year li"):
+            target = (Path(out / path) / link.a["href"]).resolve() / "index.html"
+            assert target.is_file(), link.a["href"]
+            months += 1
+            total += int(link.find("span", class_="count").get_text())
+        assert html.title.get_text().endswith(f"page {number} of 3")
+    assert years == list(range(2000, 2061))
+    assert (months, total) == (61 * 12, len(result.site.claims))
+    assert not over_budget(out, [f"{path}index.html" for path, _ in pages])
