@@ -229,3 +229,47 @@ def test_shards_load_when_the_search_box_is_first_used(sharded):
     assert folders == {""} | set(merged)
     assert browsing.settle() == []
     browsing.page.remove_listener("request", entry)
+
+
+def test_a_shard_the_host_does_not_serve_is_left_out_with_a_note(sharded):
+    """A shard that 404s made Pagefind's loading fail and its search wait forever: the
+    other shards are searched, and the page says that results may be incomplete."""
+    browsing, shard_of, _, site = sharded
+    merged = json.loads((site / search.SHARDS_FILE).read_text())
+    query = "selector => / results for project$/.test(document.querySelector(selector)?.textContent)"
+
+    def searched() -> tuple[object, int]:
+        visit = browsing.open("search/index.html")
+        visit.page.get_by_role("textbox", name="Search").fill("project")
+        visit.page.wait_for_function(query, arg=".pagefind-ui__message", timeout=30_000)
+        return visit, int(visit.page.inner_text(".pagefind-ui__message").split()[0])
+
+    _, everything = searched()
+    gone = next(folder for folder in merged if sum(  # a shard of claims with the word
+        1 for page, f in shard_of.items() if f == f"pagefind/{folder[:-1]}"
+        and page.startswith("claims/")) >= 5)
+    pattern = f"**/pagefind/{gone}**"
+    browsing.page.route(pattern, lambda route: route.fulfill(status=404, body="not found"))
+    try:
+        visit, found = searched()
+        assert visit.page.inner_text(".search-missing") == (
+            f"1 of the {len(merged) + 1} parts of the search index could not be loaded: "
+            "results may be incomplete.")
+        assert 0 < found < everything
+        while visit.page.query_selector(".pagefind-ui__button"):  # "Load more results"
+            visit.page.click(".pagefind-ui__button")
+        visit.page.wait_for_function(
+            "([selector, count]) => document.querySelectorAll(selector).length === count",
+            arg=[RESULT_LINKS + ":not([href*='#'])", found])
+        assert f"pagefind/{gone[:-1]}" not in {shard_of[page] for page in results(visit.page)}
+        # Only the missing shard's entry file was asked for (once), not its index.
+        entry = f"{browsing.server}{harness.PREFIX}pagefind/{gone}pagefind-entry.json"
+        assert browsing.settle() == [
+            f"HTTP 404: {entry}",
+            "console error: Failed to load resource: the server responded with a status of "
+            f"404 (Not Found) ({entry})"]
+    finally:
+        browsing.page.unroute(pattern)
+    # With every shard served, no note.
+    visit, found = searched()
+    assert found == everything and visit.page.query_selector(".search-missing") is None
