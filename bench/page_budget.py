@@ -8,7 +8,9 @@ of months, disputes and supports) with the default page size and prints, per pag
 type, how many pages it has and its largest page in bytes and in elements. Budget:
 every HTML page at most 150 KB and 1,500 elements, and feed.xml at most 50 entries.
 Exits 1 when a page is over budget. `--keep DIR` leaves the build there (for
-bench/lighthouse.py).
+bench/lighthouse.py). `--shape chain|hub` and `--years N` build archives shaped to
+break the budget (one thread as deep as the archive; one claim disputed or supported
+by all, one source quoted by all; a desk of many years).
 """
 
 from __future__ import annotations
@@ -69,10 +71,14 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--claims", type=int, default=10_000)
     parser.add_argument("--keep", type=Path, help="build into this directory and keep it")
+    parser.add_argument("--shape", choices=("desk", "chain", "hub"), default="desk",
+                        help="how claims relate (tests/corpus.py): a desk's mix; one chain, "
+                        "each claim disputing the one before; all disputing or supporting one")
+    parser.add_argument("--years", type=int, default=23, help="years the claims span")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         content = Path(tmp) / "content"
-        generate(content, args.claims)
+        generate(content, args.claims, years=args.years, shape=args.shape)
         out = args.keep or Path(tmp) / "site"
         started = time.perf_counter()
         result = pipeline.build(content, ROOT / "templates", out)

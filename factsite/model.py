@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import copyreg
 import pickle
+import re
+from bisect import bisect_left
 from dataclasses import dataclass, field, fields
 from functools import cached_property
 from typing import Any, BinaryIO, Callable, Iterator
@@ -170,36 +172,99 @@ class Source:
         return "rtl" if self.language.split("-")[0].lower() in RTL_LANGUAGES else "ltr"
 
     @cached_property
-    def highlighted(self) -> tuple[str | Highlight, ...]:
-        """The text with every cited passage as a properly nested highlight.
-
-        A passage inside another nests in it; a passage that crosses the end of
-        another is cut there and continues as a second piece, so that the HTML nests.
-        """
+    def parts(self) -> tuple[SourcePart, ...]:
+        """The text as its pages show it: whole paragraphs, at most
+        :data:`SOURCE_PART_CHARS` characters and :data:`SOURCE_PART_PASSAGES` cited
+        passages a page (a paragraph longer than that, or a passage that runs over
+        paragraphs, is not cut). Most sources are one part."""
         numbers = {id(p): n for n, p in enumerate(self.citations, start=1)}
         pieces = [(piece.start, piece.end, p) for p in self.citations for piece in p.pieces]
-        return _nest(self.text, 0, len(self.text), pieces, numbers)
+        pieces.sort(key=lambda piece: piece[0])
+        starts = [piece[0] for piece in pieces]
+        parts = []
+        for number, (start, end) in enumerate(_part_bounds(self.text, self.citations), 1):
+            inside = pieces[bisect_left(starts, start):bisect_left(starts, end)]
+            parts.append(SourcePart(number, tuple(p for p in self.citations
+                                                  if start <= p.span.start < end),
+                                    _events(_nest(self.text, start, end, inside, numbers))))
+        return tuple(parts)
+
+    def url_of_part(self, number: int) -> str:
+        return self.url if number == 1 else f"{self.url}page/{number}/"
 
     @cached_property
-    def highlight_events(self) -> tuple[tuple[str, str | Highlight], ...]:
-        """:attr:`highlighted` as a flat run of ``("text", str)``, ``("open", highlight)``
-        and ``("close", highlight)``, so that a template writes it with one loop: a
-        recursive macro overflowed Jinja's stack when hundreds of claims cite one passage."""
-        events: list[tuple[str, str | Highlight]] = []
-        stack: list[tuple[Highlight | None, Iterator[str | Highlight]]] = [
-            (None, iter(self.highlighted))]
-        while stack:
-            node = next(stack[-1][1], None)
-            if node is None:
-                closing = stack.pop()[0]
-                if closing is not None:
-                    events.append(("close", closing))
-            elif isinstance(node, str):
-                events.append(("text", node))
-            else:
-                events.append(("open", node))
-                stack.append((node, iter(node.children)))
-        return tuple(events)
+    def _part_numbers(self) -> dict[str, int]:
+        """The number of the part holding each passage, by anchor, when there are several."""
+        parts = self.parts
+        return {p.anchor: part.number for part in parts for p in part.citations
+                } if len(parts) > 1 else {}
+
+    def passage_url(self, passage: Passage) -> str:
+        """The address of ``passage``'s highlight: on the page of the part holding it."""
+        return f"{self.url_of_part(self._part_numbers.get(passage.anchor, 1))}#{passage.anchor}"
+
+
+@dataclass(frozen=True)
+class SourcePart:
+    """One page's share of a source's text."""
+
+    number: int  # 1-based
+    citations: tuple[Passage, ...]  # the passages that start in it, in text order
+    # The text with every cited passage as a properly nested highlight, as a flat run of
+    # ("text", str), ("open", highlight) and ("close", highlight), so that a template
+    # writes it with one loop: a recursive macro overflowed Jinja's stack when hundreds
+    # of claims cite one passage. A passage inside another nests in it; a passage that
+    # crosses the end of another is cut there and continues as a second piece.
+    events: tuple[tuple[str, str | Highlight], ...]
+
+
+SOURCE_PART_CHARS = 50_000  # characters of a source's text a page (~60 KB of HTML)
+SOURCE_PART_PASSAGES = 100  # cited passages a page (each a highlight and a list entry)
+_PARAGRAPH_END = re.compile(r"\n[^\S\n]*\n\s*")
+
+
+def _part_bounds(text: str, citations: tuple[Passage, ...]) -> list[tuple[int, int]]:
+    """(start, end) of each page's share of ``text``: cut after a blank line, never inside
+    a passage, as late as the limits allow."""
+    if len(text) <= SOURCE_PART_CHARS and len(citations) <= SOURCE_PART_PASSAGES:
+        return [(0, len(text))]
+    spans = sorted((p.span.start, p.span.end) for p in citations)
+    starts = [start for start, _ in spans]
+    bounds, start, previous = [], 0, 0
+    covered, reach = 0, 0  # spans that start before the cut, and the furthest they end
+    for match in [*_PARAGRAPH_END.finditer(text), None]:
+        cut = match.end() if match else len(text)
+        while covered < len(spans) and spans[covered][0] < cut:
+            reach = max(reach, spans[covered][1])
+            covered += 1
+        if reach > cut and match:
+            continue  # inside a passage
+        if previous > start and (cut - start > SOURCE_PART_CHARS or bisect_left(starts, cut)
+                                 - bisect_left(starts, start) > SOURCE_PART_PASSAGES):
+            bounds.append((start, previous))
+            start = previous
+        previous = cut
+    if start < len(text) or not bounds:
+        bounds.append((start, len(text)))
+    return bounds
+
+
+def _events(nodes: tuple[str | Highlight, ...]) -> tuple[tuple[str, str | Highlight], ...]:
+    """Nested highlights as the flat run of :attr:`SourcePart.events`."""
+    events: list[tuple[str, str | Highlight]] = []
+    stack: list[tuple[Highlight | None, Iterator[str | Highlight]]] = [(None, iter(nodes))]
+    while stack:
+        node = next(stack[-1][1], None)
+        if node is None:
+            closing = stack.pop()[0]
+            if closing is not None:
+                events.append(("close", closing))
+        elif isinstance(node, str):
+            events.append(("text", node))
+        else:
+            events.append(("open", node))
+            stack.append((node, iter(node.children)))
+    return tuple(events)
 
 
 @dataclass(frozen=True)
@@ -274,7 +339,7 @@ class Passage:
 
     @property
     def url(self) -> str:
-        return f"{self.source.url}#{self.anchor}"
+        return self.source.passage_url(self)
 
 
 @_entity

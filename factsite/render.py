@@ -184,10 +184,9 @@ def entry_pages(site: Site, entity: Claim | Claimant | Source | Topic | Rating,
             "counterclaims": tuple(c for relation, c in p.items if relation == "disputed_by"),
             "supporters": tuple(c for relation, c in p.items if relation == "supported_by")},
             lastmod=entity.last_updated) for p in paginate(linked, entity.url, size)]
-    if kind is Source:  # the list of its citations is paginated
+    if kind is Source:  # a page for each part of its text
         return [Page(p.url, "source.html", {"source": entity, "pagination": p},
-                     lastmod=_latest(entity.cited_by))
-                for p in paginate(entity.citations, entity.url, size)]
+                     lastmod=_latest(entity.cited_by)) for p in paginate(entity.parts, entity.url, 1)]
     name = _ENTRY_KINDS[kind]
     return _listing(entity.url, f"{name}.html", entity.claims, size, **{name: entity})
 

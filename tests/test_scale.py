@@ -12,7 +12,8 @@ import lxml.html
 import pytest
 
 from factsite import cache, pipeline
-from factsite.model import THREAD_DEPTH, pickle_site, thread_parts, unpickle_site
+from factsite.model import (SOURCE_PART_PASSAGES, THREAD_DEPTH, pickle_site, thread_parts,
+                            unpickle_site)
 from tests.conftest import TEMPLATES, soup
 from tests.corpus import generate
 from tests.test_listings import MAX_BYTES, MAX_ELEMENTS, read_listing
@@ -161,21 +162,51 @@ def test_a_claims_counterclaims_and_supporters_go_on_over_pages(hub):
     assert not (out / "claims/claim-000001/page").exists()
 
 
-def test_a_sources_cited_passages_go_on_over_pages_linked_to_the_text(hub):
+def test_a_source_cited_by_many_claims_goes_on_over_pages_of_its_text(hub):
+    """Whole paragraphs, at most SOURCE_PART_PASSAGES cited passages a page; each claim's
+    passage links to its highlight on the page that shows it."""
     out, site = hub
     [source] = site.sources
     pages = read_listing(out, source.url)
-    assert len(pages) == -(-HUB // PAGE_SIZE)
-    listed = []
+    assert len(pages) == -(-HUB // SOURCE_PART_PASSAGES)
+    text, marks = "", []
     for number, (path, html) in enumerate(pages, start=1):
-        assert bool(html.find("div", class_="source-text")) == (number == 1)
-        for link in html.select("ol.citations > li > a:first-child"):
-            page, _, anchor = link["href"].partition("#")
-            assert page == ("" if number == 1 else f"../../../../{source.url}")
-            listed.append(anchor)
-    assert listed == [p.anchor for p in source.citations]
-    text = soup(out / source.url / "index.html").find("div", class_="source-text")
-    assert [m["id"] for m in text.find_all("mark", id=True)] == listed
+        shown = html.find("div", class_="source-text")
+        for cite in shown.find_all("a", class_="cite"):
+            cite.decompose()
+        text += shown.get_text()
+        ids = [m["id"] for m in shown.find_all("mark", id=True)]
+        assert ids == [a["href"].removeprefix("#")
+                       for a in html.select("ol.citations > li > a:first-child")]
+        assert 0 < len(ids) <= SOURCE_PART_PASSAGES
+        assert bool(html.find("dl", class_="facts")) == (number == 1)
+        marks += [(path, anchor) for anchor in ids]
+    assert text == source.text
+    assert [anchor for _, anchor in marks] == [p.anchor for p in source.citations]
+    for path, anchor in marks[::37]:
+        claim = anchor.removeprefix("passage-").rsplit("-", 1)[0]
+        link = soup(out / "claims" / claim / "index.html").find(
+            "a", string="Show in the archived text")
+        assert link["href"] == f"../../{path}#{anchor}"
+    assert not over_budget(out, [f"{path}index.html" for path, _ in pages])
+
+
+def test_a_source_is_cut_after_a_blank_line_never_inside_a_passage():
+    from factsite.model import _part_bounds
+    from factsite.passages import Span
+
+    class Cited:  # what _part_bounds reads of a passage
+        def __init__(self, start: int, end: int):
+            self.span = Span(start, end)
+
+    paragraph = "word " * 2_000 + "\n\n"  # 10,002 characters
+    text = paragraph * 12
+    assert _part_bounds(text, ()) == [(0, 40_008), (40_008, 80_016), (80_016, 120_024)]
+    # A passage from the 4th paragraph into the 6th: no cut after the 4th or the 5th.
+    across = (Cited(3 * 10_002 + 5, 5 * 10_002 + 5),)
+    assert _part_bounds(text, across) == [(0, 30_006), (30_006, 70_014), (70_014, 110_022),
+                                          (110_022, 120_024)]
+    assert _part_bounds("word " * 20_000, ()) == [(0, 100_000)]  # one paragraph: not cut
 
 
 def test_listings_name_a_few_counterclaims_and_link_to_the_rest(hub):
