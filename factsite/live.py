@@ -356,13 +356,13 @@ class LiveSite:
         for claim in claims:  # claim pages carry JSON-LD made from what they show
             for passage in claim.passages:
                 touched[entity_key(passage)] = passage
-            path = f"{claim.url}index.html"
-            page = model.pages[self.position[path]]
-            page = replace(page, context={**page.context,
-                                          "jsonld": export.claim_jsonld(claim, site)})
-            model.pages[self.position[path]] = page
-            model.sections[("claim", claim.id)] = [page]
-            replanned.add(path)
+            jsonld = export.claim_jsonld(claim, site)
+            pages = [replace(page, context={**page.context, "jsonld": jsonld})
+                     for page in model.sections[("claim", claim.id)]]  # its page 1, 2...
+            for page in pages:
+                model.pages[self.position[page.path]] = page
+                replanned.add(page.path)
+            model.sections[("claim", claim.id)] = pages
         if kind == "source":
             for passage in entity.citations:
                 touched[entity_key(passage)] = passage

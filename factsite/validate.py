@@ -850,6 +850,8 @@ def patch_claims(site: m.Site, checked: Checked,
             m.link(entity, citations=_in_text_order(
                 [p for p in entity.citations if p.claim.id not in entries_ids]
                 + [p for c in changed.values() for p in c.passages if p.source is entity]))
+            for passage in entity.citations:  # its url names the page of the source holding it
+                touch(passage)
         elif kind is m.Claim:
             m.link(entity,
                    disputed_by=patched(entity.disputed_by, lambda c: entity in c.disputes),

@@ -252,3 +252,50 @@ def test_the_timeline_index_of_61_years_goes_on_over_pages_of_25_years(tmp_path)
     assert years == list(range(2000, 2061))
     assert (months, total) == (61 * 12, len(result.site.claims))
     assert not over_budget(out, [f"{path}index.html" for path, _ in pages])
+
+
+def test_the_dev_servers_saves_keep_the_pages_of_a_hub_as_a_cold_build_does(tmp_path):
+    """Saves that change how many pages a claim's relations or a source's text take, and
+    which page a passage is on: what the dev server serves and writes is a cold build's."""
+    from factsite import serve
+    from tests.test_incremental import saved, snapshot
+    from tests.test_serve import wait_for_writers
+    from tests.test_build import every_file
+
+    content = tmp_path / "content"
+    generate(content, 120, years=2, shape="hub", words=5, settings="page_size: 10\n")
+    dev = serve.DevServer(content, TEMPLATES, tmp_path / "site", on_built=lambda result: None,
+                          on_failed=lambda diagnostics: pytest.fail(str(diagnostics)))
+    dev.rebuild()
+    claims = content / "claims"
+    first = claims / "claim-000000.yaml"
+    quote = next(line for line in first.read_text().splitlines() if "quote:" in line)
+
+    def edit_first() -> None:
+        first.write_text(first.read_text().replace("cost 0 million", "cost nothing"))
+
+    def add_citing() -> None:  # a passage before every other: the cuts of the source move
+        (claims / "claim-000500.yaml").write_text(
+            "claim: Project 0 was free.\nclaimant: person-00000\ndate: 2001-01-01\n"
+            f"passages:\n  - source: source-00000\n    {quote.strip()}\ndisputes: [claim-000000]\n")
+
+    def add_apart() -> None:  # relates to nothing: the first claim's pages are kept as planned
+        (claims / "claim-000501.yaml").write_text(
+            "claim: Project 0 was cheap.\nclaimant: person-00000\ndate: 2001-01-01\n"
+            f"passages:\n  - source: source-00000\n    {quote.strip()}\n")
+
+    def delete_one() -> None:
+        (claims / "claim-000002.yaml").unlink()
+
+    for step, edit in enumerate((edit_first, add_apart, add_citing, delete_one, edit_first)):
+        before = snapshot(content)
+        edit()
+        dev.save(saved(before, snapshot(content)))
+        pipeline.build(content, TEMPLATES, tmp_path / f"cold-{step}", use_cache=False)
+        expected = every_file(tmp_path / f"cold-{step}")
+        assert len([p for p in expected if p.startswith("sources/source-00000/")]) == 2
+        for path, (_, data) in dev.live.fresh.items():
+            if data is not None and not path.startswith("static/"):
+                assert data == expected[path], (path, edit.__name__)
+        wait_for_writers(dev)
+        assert every_file(dev.out) == expected, edit.__name__
