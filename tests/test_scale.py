@@ -180,6 +180,7 @@ def test_a_source_cited_by_many_claims_goes_on_over_pages_of_its_text(hub):
                        for a in html.select("ol.citations > li > a:first-child")]
         assert 0 < len(ids) <= SOURCE_PART_PASSAGES
         assert bool(html.find("dl", class_="facts")) == (number == 1)
+        assert html.find("main").has_attr("data-pagefind-body")  # each part is searched
         marks += [(path, anchor) for anchor in ids]
     assert text == source.text
     assert [anchor for _, anchor in marks] == [p.anchor for p in source.citations]
