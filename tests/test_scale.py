@@ -32,13 +32,17 @@ def over_budget(out: Path, paths: list[str]) -> list[str]:
     return over
 
 
-@pytest.fixture(scope="module")
-def chain(tmp_path_factory) -> tuple[Path, object]:
-    root = tmp_path_factory.mktemp("chain")
-    generate(root / "content", CHAIN, years=2, shape="chain", words=10)
+def built(root: Path, claims: int, shape: str) -> tuple[Path, object]:
+    """A generated archive of ``claims`` claims related as ``shape``, built without warnings."""
+    generate(root / "content", claims, years=2, shape=shape, words=10)
     result = pipeline.build(root / "content", TEMPLATES, root / "site")
     assert not result.warnings
     return root / "site", result.site
+
+
+@pytest.fixture(scope="module")
+def chain(tmp_path_factory) -> tuple[Path, object]:
+    return built(tmp_path_factory.mktemp("chain"), CHAIN, "chain")
 
 
 def test_a_chain_deeper_than_the_recursion_limit_is_one_thread(chain):
@@ -121,11 +125,7 @@ HUB = 300
 
 @pytest.fixture(scope="module")
 def hub(tmp_path_factory) -> tuple[Path, object]:
-    root = tmp_path_factory.mktemp("hub")
-    generate(root / "content", HUB, years=2, shape="hub", words=10)
-    result = pipeline.build(root / "content", TEMPLATES, root / "site")
-    assert not result.warnings
-    return root / "site", result.site
+    return built(tmp_path_factory.mktemp("hub"), HUB, "hub")
 
 
 def test_a_claims_counterclaims_and_supporters_go_on_over_pages(hub):
