@@ -118,19 +118,29 @@ def test_a_template_error_met_by_every_worker_is_reported_once(archive, tmp_path
     assert sorted(p.name for p in tmp_path.iterdir() if p.name != CACHE_DIR) == ["site", "templates"]
 
 
+def _inode(path: Path) -> int | None:
+    try:
+        return path.stat().st_ino
+    except FileNotFoundError:  # removed since it was listed
+        return None
+
+
 def test_interrupted_build_leaves_the_previous_site_whole(archive, one_process, tmp_path):
     """Ctrl-C while workers write pages: site/ stays as it was and no staging is left."""
     out = tmp_path / "site"
     shutil.copytree(archive, tmp_path / "content")
     pipeline.build(tmp_path / "content", TEMPLATES, out, jobs=1)
     before = every_file(out)
+    # Once the build swaps, its staging name holds the previous site (whole): not the build.
+    previous = out.stat().st_ino
     process = subprocess.Popen(
         [sys.executable, str(ROOT / "build.py"), "build", "--content", "content",
          "--templates", str(TEMPLATES), "--jobs", "2", "--no-cache"],
         cwd=tmp_path, start_new_session=True, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 120
-        while not any(len(list(d.glob("claims/*"))) > 20 for d in tmp_path.glob(".site.new-*")):
+        while not any(_inode(d) not in (previous, None) and len(list(d.glob("claims/*"))) > 20
+                      for d in tmp_path.glob(".site.new-*")):
             assert process.poll() is None and time.monotonic() < deadline, "build ended too soon"
             time.sleep(0.01)
         os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C in a terminal sends
