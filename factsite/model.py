@@ -10,6 +10,7 @@ while the site is assembled, before anyone else sees it.
 from __future__ import annotations
 
 import copyreg
+import heapq
 import pickle
 import re
 from bisect import bisect_left
@@ -186,7 +187,7 @@ class Source:
             inside = pieces[bisect_left(starts, start):bisect_left(starts, end)]
             parts.append(SourcePart(number, tuple(p for p in self.citations
                                                   if start <= p.span.start < end),
-                                    _events(_nest(self.text, start, end, inside, numbers))))
+                                    _highlight_events(self.text, start, end, inside, numbers)))
         return tuple(parts)
 
     def url_of_part(self, number: int) -> str:
@@ -249,58 +250,55 @@ def _part_bounds(text: str, citations: tuple[Passage, ...]) -> list[tuple[int, i
     return bounds
 
 
-def _events(nodes: tuple[str | Highlight, ...]) -> tuple[tuple[str, str | Highlight], ...]:
-    """Nested highlights as the flat run of :attr:`SourcePart.events`."""
-    events: list[tuple[str, str | Highlight]] = []
-    stack: list[tuple[Highlight | None, Iterator[str | Highlight]]] = [(None, iter(nodes))]
-    while stack:
-        node = next(stack[-1][1], None)
-        if node is None:
-            closing = stack.pop()[0]
-            if closing is not None:
-                events.append(("close", closing))
-        elif isinstance(node, str):
-            events.append(("text", node))
-        else:
-            events.append(("open", node))
-            stack.append((node, iter(node.children)))
-    return tuple(events)
-
-
 @dataclass(frozen=True)
 class Highlight:
     passage: Passage
     number: int  # the passage's number on the source page
     first: bool  # the piece where the passage starts (it carries the anchor)
     last: bool  # the piece where the passage ends (its claim link follows)
-    children: tuple[str | Highlight, ...]
 
 
-def _nest(text: str, lo: int, hi: int, pieces: list[tuple[int, int, Passage]],
-          numbers: dict[int, int]) -> tuple[str | Highlight, ...]:
-    nodes: list[str | Highlight] = []
+def _highlight_events(text: str, lo: int, hi: int, pieces: list[tuple[int, int, Passage]],
+                      numbers: dict[int, int]) -> tuple[tuple[str, str | Highlight], ...]:
+    """``text[lo:hi]`` with ``pieces`` as nested highlights (:attr:`SourcePart.events`).
+
+    One sweep in the order of the pieces' starts (longest first), with the highlights
+    open at that point on a stack: a piece that ends past the one it starts in is cut
+    at that end and goes on from there. No recursion: a thousand claims quoting the
+    same words nest a thousand deep.
+    """
+    queue = [(start, -end, passage.anchor, end, passage) for start, end, passage in pieces]
+    heapq.heapify(queue)
+    events: list[tuple[str, str | Highlight]] = []
+    opened: list[tuple[int, Highlight]] = []  # (where it ends, highlight), innermost last
     position = lo
-    pending = sorted(pieces, key=lambda p: (p[0], -p[1], p[2].anchor))
-    while pending:
-        start, end, passage = pending.pop(0)
-        inner, rest = [], []
-        for piece in pending:
-            if piece[0] >= end:
-                rest.append(piece)
-            elif piece[1] <= end:
-                inner.append(piece)
-            else:  # crosses our end: the part inside nests, the rest comes later
-                inner.append((piece[0], end, piece[2]))
-                rest.append((end, piece[1], piece[2]))
-        pending = sorted(rest, key=lambda p: (p[0], -p[1], p[2].anchor))
+
+    def close(upto: int) -> None:  # every highlight that ends by ``upto``
+        nonlocal position
+        while opened and opened[-1][0] <= upto:
+            end, highlight = opened.pop()
+            if position < end:
+                events.append(("text", text[position:end]))
+                position = end
+            events.append(("close", highlight))
+
+    while queue:
+        start, _, anchor, end, passage = heapq.heappop(queue)
+        close(start)
+        if opened and end > opened[-1][0]:  # crosses the end of the one it is in
+            heapq.heappush(queue, (opened[-1][0], -end, anchor, end, passage))
+            end = opened[-1][0]
         if position < start:
-            nodes.append(text[position:start])
-        nodes.append(Highlight(passage, numbers[id(passage)], start == passage.span.start,
-                               end == passage.span.end, _nest(text, start, end, inner, numbers)))
-        position = end
+            events.append(("text", text[position:start]))
+            position = start
+        highlight = Highlight(passage, numbers[id(passage)], start == passage.span.start,
+                              end == passage.span.end)
+        events.append(("open", highlight))
+        opened.append((end, highlight))
+    close(hi)
     if position < hi:
-        nodes.append(text[position:hi])
-    return tuple(nodes)
+        events.append(("text", text[position:hi]))
+    return tuple(events)
 
 
 @_entity

@@ -5,6 +5,7 @@ source cited by, more claims than a page holds. Every page stays within the budg
 from __future__ import annotations
 
 import io
+import re
 import sys
 from pathlib import Path
 
@@ -300,3 +301,29 @@ def test_the_dev_servers_saves_keep_the_pages_of_a_hub_as_a_cold_build_does(tmp_
                 assert data == expected[path], (path, edit.__name__)
         wait_for_writers(dev)
         assert every_file(dev.out) == expected, edit.__name__
+
+
+def test_a_thousand_claims_quoting_the_same_words_nest_their_highlights(tmp_path):
+    """Each passage inside the one before: highlights as deep as the claims, made and
+    written without recursion (the nesting recursed once per level)."""
+    content = tmp_path / "content"
+    for folder in ("claims", "claimants", "sources"):
+        (content / folder).mkdir(parents=True)
+    (content / "site.yaml").write_text(
+        "title: T\nbase_url: https://example.org/\nlanguage: en\npublisher: {name: P}\n")
+    (content / "claimants/p.yaml").write_text("name: P\nkind: person\n")
+    (content / "sources/s.txt").write_text(
+        "---\ntitle: S\n---\nThe minister said the bridge will open in 2022.\n")
+    claims = 1_200  # more than Python's recursion limit
+    for n in range(claims):
+        (content / f"claims/c{n:04}.yaml").write_text(
+            f"claim: Claim {n}.\nclaimant: p\ndate: 2022-01-01\n"
+            "passages:\n  - source: s\n    quote: the bridge will open in 2022\n")
+    pipeline.build(content, TEMPLATES, tmp_path / "site")
+    page = (tmp_path / "site/sources/s/index.html").read_text()
+    text = page[page.index('<div class="source-text"'):page.index("</div>", page.index(
+        '<div class="source-text"'))]
+    assert text.count("<mark ") == text.count("</mark>") == claims
+    assert re.findall(r'<mark data-passage="([^"]+)"', text) == [
+        f"passage-c{n:04}-1" for n in range(claims)]
+    assert text.index("the bridge") > text.rindex("<mark ")  # every mark opens before it
