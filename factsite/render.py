@@ -46,8 +46,8 @@ CHUNK = 64  # pages a worker renders per task: few messages, yet a steady progre
 # reference counts write to every object a page reads, so a worker copies, page by page,
 # the parts of the model it touched; and its recorder's table grows with every new read.
 # A worker that lives for a bounded batch keeps both bounded, whatever the archive's size.
-# Pages render in the order of their search shards (random across the model), and a
-# Pagefind run goes beside the workers: 8 chunks keep that stage under the index's own peak.
+# Pages render in the order of their search shards (random across the model): after 8
+# chunks a worker had copied ~45 MiB at 10,000 claims (4 chunks: ~15 MiB less, ~5% more CPU).
 BATCH = 8
 
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import math
 import os
 import re
 import shutil
@@ -140,18 +141,20 @@ class Indexing:
     parent range (which it splits) already holds more pages to index than a shard
     may. The shards this finds are those :func:`partition` gives for the pages
     finally indexed, so the bundles are a whole build's. While pages still render,
-    at most ``jobs - 1`` Pagefind runs go at once (the render workers use the rest);
-    then ``jobs``, each starting once the runs going are half-way through (see
+    at most ``beside`` Pagefind runs go at once (default ``jobs - 1``); then
+    ``jobs``, each starting once the runs going are half-way through (see
     :meth:`_until_staggered`). A failed run stops the build at the next page written; leaving the
     block (done, failed or interrupted) starts no other run and waits for those going.
     """
 
     def __init__(self, root: Path, language: str, paths: Iterable[str], *,
                  last: Bundles | None = None, last_root: Path | None = None,
-                 shard_pages: int = SHARD_PAGES, jobs: int | None = None):
+                 shard_pages: int = SHARD_PAGES, jobs: int | None = None,
+                 beside: int | None = None):
         self.root, self.language, self.last = Path(root), language, last or {}
         self.last_root = None if last_root is None else Path(last_root)
         self.shard_pages, self.jobs = shard_pages, max(1, jobs or os.cpu_count() or 1)
+        self.beside = max(1, self.jobs - 1) if beside is None else beside
         self.order = sorted((_hash(path), path) for path in paths)
         self.place = {path: number for number, (_, path) in enumerate(self.order)}
         self.done = bytearray(len(self.order))
@@ -196,7 +199,7 @@ class Indexing:
             self.next += 1
         frontier = self.order[self.next][0] if self.next < len(self.order) else 1 << 64
         self._split("", 0, frontier)
-        self._start(max(1, self.jobs - 1))
+        self._start(self.beside)
 
     def finish(self, pages: Mapping[str, str],
                progress: Callable[[int, int], None] | None = None) -> tuple[list[str], Bundles]:
@@ -256,12 +259,13 @@ class Indexing:
 
     def _until_staggered(self) -> float:
         """Seconds until every run going is half-way through, by the pace of the runs done,
-        when another may start. A run holds most of its memory in its second half (about
-        125 KiB a page), and two runs started together peaked together: 224 MiB beside the
-        build's own 110 MiB at 10,000 claims, the build's peak once its pages were done."""
+        when another may start (before any is done: once the first is). A run holds most
+        of its memory in its second half (about 125 KiB a page), and two runs started
+        together peaked together: 224 MiB beside the build's own 110 MiB at 10,000 claims,
+        the build's peak once its pages were done."""
         seconds, pages = self.pace
-        if not pages:
-            return 0.0
+        if not pages:  # no run done yet: once the first one is
+            return math.inf if self.running else 0.0
         now = time.monotonic()
         return max((self.started[run] + seconds / pages * len(shard.pages) / 2 - now
                     for run, shard in self.running.items()), default=0.0)
@@ -281,7 +285,8 @@ class Indexing:
     def _collect(self, wait: bool) -> None:
         if wait and self.running:
             stagger = self._until_staggered() if self.waiting else 0.0
-            finished = futures_wait(self.running, timeout=stagger if stagger > 0 else None,
+            finished = futures_wait(self.running,
+                                    timeout=stagger if 0 < stagger < math.inf else None,
                                     return_when=FIRST_COMPLETED).done
         else:
             finished = {run for run in self.running if run.done()}
