@@ -53,7 +53,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from . import export, pipeline
+from . import pipeline
 from . import model as m
 from .cache import BuildState, Cache, PageRecord, Recorder, digest, entity_key
 from .diagnostics import ContentError, Diagnostic, errors, format_text
@@ -353,16 +353,10 @@ class LiveSite:
         if kind == "claimant":
             site.__dict__.pop("busiest_claimants", None)
             touched["site"] = site
-        for claim in claims:  # claim pages carry JSON-LD made from what they show
+        for claim in claims:  # claim pages carry JSON-LD, made when they render from what they show
             for passage in claim.passages:
                 touched[entity_key(passage)] = passage
-            jsonld = export.claim_jsonld(claim, site)
-            pages = [replace(page, context={**page.context, "jsonld": jsonld})
-                     for page in model.sections[("claim", claim.id)]]  # its page 1, 2...
-            for page in pages:
-                model.pages[self.position[page.path]] = page
-                replanned.add(page.path)
-            model.sections[("claim", claim.id)] = pages
+            replanned.update(page.path for page in model.sections[("claim", claim.id)])
         if kind == "source":
             for passage in entity.citations:
                 touched[entity_key(passage)] = passage
