@@ -63,7 +63,7 @@ from .search import SHARD_PAGES
 from .render import (Renderer, _once_each, dated_sections, entry_pages, made_from,
                      plan_sections, thread_groups)
 from .validate import dead_links, known_ids, new_entity, patch_claims, recheck, unused
-from .write import MARKER, count_files, link_file, staged, write_file
+from .write import count_files, link_file, staged, write_file
 
 # Fields whose change alters what an entity refers to, or where it is listed: such a save
 # checks and assembles the site again. Other fields are text, updated in place.
