@@ -252,8 +252,9 @@ class Recorder:
 
     def __init__(self, numbers: ReadNumbers | None = None) -> None:
         self.numbers = numbers or ReadNumbers()
-        self._bases: dict[Any, int] = {}  # entity → its first number
-        self._seen: set[int] = set()  # numbers whose value was taken down
+        # (entity, attribute) → its number, -1 for a name that is not an attribute: a page
+        # reads ~200 fields, most of them read by earlier pages too
+        self._known: dict[tuple[Any, str], int] = {}
         self._fresh: list[tuple[int, bytes]] = []  # (number, token) not handed over yet
         self._memo: dict[int, tuple[Any, str]] = {}
         self.reads: set[tuple[Any, str]] | None = None
@@ -269,22 +270,25 @@ class Recorder:
         recorded: it has no value while factsite's code stays the same.
         """
         numbers = array("I")
-        bases, seen = self._bases, self._seen
-        for entity, attribute in self.reads:
-            place = _ATTRIBUTE_INDEX[type(entity)].get(attribute)
-            if place is None:
-                continue
-            base = bases.get(entity)
-            if base is None:
-                base = bases[entity] = self.numbers.base(entity_key(entity))
-            number = base + place
-            if number not in seen:
-                seen.add(number)
-                self._fresh.append((number, token(getattr(entity, attribute), self._memo)))
-            numbers.append(number)
+        known = self._known
+        for read in self.reads:
+            number = known.get(read)
+            if number is None:
+                number = known[read] = self._number(*read)
+            if number >= 0:
+                numbers.append(number)
         templates = tuple(sorted(self.templates))
         self.reads = self.templates = None
         return numbers, templates
+
+    def _number(self, entity: Any, attribute: str) -> int:
+        """The number of a read first met, its value taken down; -1: not an attribute."""
+        place = _ATTRIBUTE_INDEX[type(entity)].get(attribute)
+        if place is None:
+            return -1
+        number = self.numbers.base(entity_key(entity)) + place
+        self._fresh.append((number, token(getattr(entity, attribute), self._memo)))
+        return number
 
     def new_values(self) -> list[tuple[int, bytes]]:
         """(number, token) of every read first seen since the last call."""
