@@ -250,8 +250,14 @@ class Recorder:
     :meth:`BuildState.take`), and forgets them.
     """
 
-    def __init__(self, numbers: ReadNumbers | None = None) -> None:
+    def __init__(self, numbers: ReadNumbers | None = None, taken: Any = None) -> None:
+        """``taken``: a byte per read number, shared by the render workers forked from one
+        process (an anonymous shared mmap): set once a worker has taken that read's value
+        down, so that the others do not (a value is the same in every worker). Without it,
+        every worker took down every value it met (at 10,000 claims each claim's values
+        ~5 times, in the ~28 workers that render its pages)."""
         self.numbers = numbers or ReadNumbers()
+        self._taken = taken
         # (entity, attribute) → its number, -1 for a name that is not an attribute: a page
         # reads ~200 fields, most of them read by earlier pages too
         self._known: dict[tuple[Any, str], int] = {}
@@ -287,6 +293,11 @@ class Recorder:
         if place is None:
             return -1
         number = self.numbers.base(entity_key(entity)) + place
+        taken = self._taken
+        if taken is not None and number < len(taken):
+            if taken[number]:  # another worker's
+                return number
+            taken[number] = 1
         self._fresh.append((number, token(getattr(entity, attribute), self._memo)))
         return number
 

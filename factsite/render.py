@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import gc
 import heapq
+import mmap
 import multiprocessing
 import os
 import signal
@@ -595,6 +596,7 @@ def render_pages(site: Site, templates_dir: Path, pages: Sequence[Page], staging
     to render them in (default: the plan's); ``written``: told of each chunk's pages as
     they are written (the search index starts on them).
     """
+    global _taken
     Translations.load(Path(templates_dir) / "i18n", site.language)  # broken: stop before forking
     indexes = sorted(range(len(pages)) if only is None else only,
                      key=lambda index: index if order is None else order(pages[index].path))
@@ -623,6 +625,8 @@ def render_pages(site: Site, templates_dir: Path, pages: Sequence[Page], staging
             _start_worker(*job)
             _worker[0].warm_up(pages)
             job = (None, None, None, None, numbers)
+            if numbers is not None:  # which reads' values a worker took down, for all
+                _taken = mmap.mmap(-1, max(1, numbers.end))
         gc.freeze()  # what exists now is shared with the forked workers: keep GC off its pages
         try:
             with multiprocessing.get_context(start_method).Pool(
@@ -633,6 +637,9 @@ def render_pages(site: Site, templates_dir: Path, pages: Sequence[Page], staging
         finally:
             gc.unfreeze()
             _start_worker(None, None, None, None)
+            if _taken is not None:
+                _taken.close()
+                _taken = None
         if data:
             results += _collect([_data_files(pages, data, staging)], progress, total, None,
                                 written, done=total - len(data))
@@ -677,6 +684,7 @@ def _once_each(problems: list[Diagnostic]) -> list[Diagnostic]:
 
 
 _worker: tuple[Renderer, Sequence[Page], Path] | None = None
+_taken: mmap.mmap | None = None  # shared by forked workers: see :class:`Recorder`
 
 
 def _start_worker(site: Site | None, templates_dir: Path | None, pages: Sequence[Page] | None,
@@ -695,6 +703,8 @@ def _start_worker(site: Site | None, templates_dir: Path | None, pages: Sequence
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         if site is None:  # forked: the parent's renderer, site and plan
             renderer = _worker[0]
+            if numbers is not None:
+                recorder = Recorder(numbers, _taken)
             renderer.recorder = renderer.env.recorder = recorder
             return
     _worker = None if site is None else (

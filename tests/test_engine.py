@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -72,6 +73,34 @@ def test_workers_forked_per_batch_render_and_record_what_one_process_does(archiv
     assert every_file(tmp_path / "1") == every_file(tmp_path / "2")
     assert recorded[1] == recorded[2]
     assert all(reads for _, templates, reads in recorded[2].values() if templates)
+
+
+def test_forked_workers_take_each_value_read_down_once(archive, tmp_path):
+    """The value of each field pages read goes to the build state once, from whichever
+    worker met it first (each worker used to take down every value it met: the site's
+    title once per worker), and the state holds the values one process records."""
+    site, _ = pipeline.load_site(archive)
+    pages = plan(site)
+    values = {}
+    for jobs, batch in ((1, None), (2, 1)):
+        state = BuildState()
+        handed: list[int] = []
+        take = state.take
+
+        def counting(fresh, handed=handed, take=take):
+            fresh = list(fresh)
+            handed.extend(number for number, _ in fresh)
+            take(fresh)
+        state.take = counting
+        (tmp_path / str(jobs)).mkdir()
+        render_pages(site, TEMPLATES, pages, tmp_path / str(jobs), jobs=jobs, batch=batch,
+                     state=state)
+        values[jobs] = bytes(state.values)
+        counts = Counter(handed)
+        assert len(counts) > 1000
+        # two workers at once may meet a field for the first time at the same moment
+        assert max(counts.values()) <= jobs
+    assert values[1] == values[2]
 
 
 def test_a_site_pickled_as_rows_unpickles_to_the_same_site(archive):
