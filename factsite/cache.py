@@ -57,7 +57,8 @@ _BY_ID = {kind: f"@{name}:" for kind, name in (  # the entities whose key is the
 RECORDED = frozenset(_IDENTITY)  # the types whose attribute reads templates record
 
 # What a method of an entity depends on, when it is less than the whole entity.
-_METHOD_READS = {(m.Site, "absolute"): ("base_url",)}
+_METHOD_READS = {(m.Site, "absolute"): ("base_url",),
+                 (m.Site, "tag_uri"): ("base_url", "publisher")}
 
 
 def entity_key(entity: Any) -> str:

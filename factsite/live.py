@@ -17,9 +17,9 @@ A save is dispatched on what it changed (Zola's ``serve`` does the same):
 - **claims, claimants and sources added or removed, claims changed in what they
   refer to**: each file is checked alone, the site is patched in place
   (:func:`~factsite.validate.patch_claims`), the pages of the entries touched (and
-  the listings by date, when a claim came, went or moved) are planned again and the
-  saved entries' pages and the home page rendered first, the other listings, the
-  threads and the sitemap after them (:meth:`LiveSite.settle`);
+  the home page, when a claim came, went or moved) are planned again and the saved
+  entries' pages and the home page rendered first, the listings, the threads and the
+  sitemap after them (:meth:`LiveSite.settle`);
 - **anything else in content/** (a page added or removed, site.yaml, a source's
   text, an error to report): the documents are checked and assembled again from
   memory (only the changed files are re-read) and every recorded read is
@@ -55,12 +55,12 @@ from typing import Any, Callable, Iterable
 
 from . import pipeline
 from . import model as m
-from .cache import BuildState, Cache, PageRecord, Recorder, digest, entity_key
+from .cache import BuildState, Cache, Deferred, PageRecord, Recorder, digest, entity_key
 from .diagnostics import ContentError, Diagnostic, errors, format_text
 from .load import COLLECTIONS, EDITOR_LEFTOVERS, Document, load_content, load_one
 from .pipeline import BuildResult, Model
 from .search import SHARD_PAGES
-from .render import (Renderer, _once_each, dated_sections, entry_pages, made_from,
+from .render import (Renderer, _once_each, dated_sections, entry_pages, home_page, made_from,
                      plan_sections, thread_groups)
 from .validate import dead_links, known_ids, new_entity, patch_claims, recheck, unused
 from .write import count_files, link_file, staged, write_file
@@ -119,8 +119,9 @@ class LiveSite:
         # False once a save patched the model and then found it must check everything:
         # until a whole check succeeds, the model is not one to patch
         self.trusted = True
-        # A save patched in that settle() has to finish
-        self.unsettled = False
+        # A save patched in that settle() has to finish; and whether it moved a claim in the
+        # listings by date (only the home page's first page is planned then)
+        self.unsettled = self.redated = False
 
     # -- whole builds --------------------------------------------------------------------
 
@@ -155,7 +156,8 @@ class LiveSite:
 
     def _adopt(self, model: Model, state: BuildState) -> None:
         """Keep ``model`` and the state of the build that wrote site/ from it."""
-        self.model, self.state, self.trusted, self.unsettled = model, state, True, False
+        self.model, self.state, self.trusted = model, state, True
+        self.unsettled = self.redated = False
         self.renderer = Renderer(self.templates, model.site, self.recorder)
         self._site_changed(model)
         self.readers.clear()
@@ -169,13 +171,17 @@ class LiveSite:
         _settle()
 
     def _site_changed(self, model: Model) -> None:
-        self.position = {page.path: n for n, page in enumerate(model.pages)}
-        self.produced = {u for page in model.pages for u in (page.url, page.path)}
+        self._positions()
+        # The threads and their pages' layout (:meth:`_layout`), and the layout the plan's
+        # pages of threads were made from (the plan was made from this site)
+        self.threads: tuple[Any, tuple[Any, dict[str, str]]] | None = None
+        self.threads_planned = self._layout()[0]
         self.ids = known_ids(model.checked)
         site = model.site
-        self.entities = {(kind, e.id): e for kind, group in (
+        # kind → id → entity: patch_claims keeps the claims' table as it patches them in
+        self.entities = {kind: {e.id: e for e in group} for kind, group in (
             ("claim", site.claims), ("claimant", site.claimants), ("source", site.sources),
-            ("page", site.pages)) for e in group}
+            ("page", site.pages))}
         self.recorder = self.renderer.recorder = self.renderer.env.recorder = Recorder(
             self.state.numbers)
         self.renderer.env.globals["site"] = model.site
@@ -204,8 +210,9 @@ class LiveSite:
                            len(self.dirty), True)
 
     def html_pages(self) -> int:
-        """The HTML pages planned (the summary line's figure)."""
-        return sum(1 for page in self.model.pages if page.path.endswith(".html"))
+        """The HTML pages planned (the summary line's figure), counted when the plan was
+        put in order (:meth:`settle`)."""
+        return self.html_count
 
     def _sort(self, paths: Iterable[str]) -> tuple[list[Path], set[str], set[str]]:
         """The changed content files, template names and static files (relative to static/)."""
@@ -362,7 +369,7 @@ class LiveSite:
                 touched[entity_key(passage)] = passage
 
     def _find(self, kind: str, entity_id: str) -> Any:
-        return self.entities[(kind, entity_id)]
+        return self.entities[kind][entity_id]
 
     def _changed_pages(self, touched: dict[str, Any], replanned: set[str]) -> set[str]:
         """Pages that read a value of ``touched`` entities that changed, or whose own data changed."""
@@ -432,19 +439,13 @@ class LiveSite:
         self.trusted = False  # from here on the model changes
         site = model.site
         order = site.claims
-        dated = {i: _dates(self._find("claim", i)) for i in claims
-                 if ("claim", i) in self.entities}
+        dated = {i: _dates(self._find("claim", i)) for i in claims if i in self.entities["claim"]}
         self._take_checked({i: documents[("claim", i)] for i in claims},
                            {i: found for (kind, i), found in checks.items() if kind == "claim"})
         moved = self._move_entries(documents, checks)
         entries = {i: checks[("claim", i)][0].parsed["claim"][i] if ("claim", i) in checks
                    else None for i in claims}
-        touched = {**patch_claims(model.site, model.checked, entries), **moved}
-        for claim_id, entry in entries.items():
-            if entry is None:
-                del self.entities[("claim", claim_id)]
-            else:
-                self.entities[("claim", claim_id)] = touched[f"claim:{claim_id}"]
+        touched = {**patch_claims(model.site, model.checked, entries, self.entities), **moved}
         self.ids = ids
         replanned = self._plan_entries(touched)
         self._warnings(paths, checks, touched)
@@ -454,29 +455,36 @@ class LiveSite:
         self.saved = sorted(f"{m.entry_url(kind, i)}index.html"
                             for (kind, i), document in documents.items() if document is not None)
         # The listings of every claim by date stay as they are when no claim came or went
-        # and none changed its dates; else they are planned now, and the home page (where a
-        # reader looks for a claim added or deleted) renders right after the saved entries
+        # and none changed its dates; else settle() plans them, and the home page (where a
+        # reader looks for a claim added or deleted) is planned now and renders right after
+        # the saved entries
         if not (site.claims == order and all(_dates(self._find("claim", i)) == dates
                                              for i, dates in dated.items())):
-            listings = self._plan_dated()
-            self.dirty |= listings
-            self.saved += [path for path in ("index.html",) if path in listings]
+            self.redated = True
+            home = model.sections[("home",)]
+            page = home_page(site)
+            model.sections[("home",)] = [page, *home[1:]]
+            if self._place({home[0].path: home[0]}, {page.path: page}):
+                self.dirty.add(page.path)
+                self.saved.append(page.path)
         # settle() plans the rest; the model is trusted after it
         self.unsettled = True
         return True
 
     def settle(self) -> None:
-        """Finish a save that patched claims in: plan again the listings of topics, claimants
-        and sources, the threads, the sitemap and the data files (:meth:`update` planned
-        only the pages of the entries it touched and the listings by date, so that the
-        saved entries' pages and the home page render first), and mark the pages that
-        changed. Raises
+        """Finish a save that patched claims in: plan again the listings by date (when a claim
+        came, went or moved), of topics, claimants and sources, the threads, the sitemap and
+        the data files (:meth:`update` planned only the pages of the entries it touched and
+        the home page, so that the saved entries' pages and the home page render first),
+        and mark the pages that changed. Raises
         ContentError when the save must be checked whole after all (a Markdown link to a
         page that went): then every error is worded as `build` words it."""
         if not self.unsettled:
             return
         self.unsettled = False
-        replanned = self._plan_again()
+        replanned = self._plan_dated() if self.redated else set()
+        self.redated = False
+        replanned |= self._plan_again()
         if dead_links(self.model.checked.links, self.produced):
             self._reassemble()
             return
@@ -492,7 +500,9 @@ class LiveSite:
         site, checked = self.model.site, self.model.checked
         touched: dict[str, Any] = {}
         for kind in ("claimant", "source"):
-            group = {e.id: e for e in getattr(site, f"{kind}s")}
+            if not any(found == kind for found, _ in documents):
+                continue
+            group = self.entities[kind]
             for (found, entry_id), document in documents.items():
                 if found != kind:
                     continue
@@ -501,19 +511,17 @@ class LiveSite:
                     checked.links[:] = [link for link in checked.links if link.path != path]
                     for key in [key for key in checked.markdown if key[0] == path]:
                         del checked.markdown[key]
-                    del group[entry_id], self.entities[(kind, entry_id)]
+                    del group[entry_id]
                     touched[f"{kind}:{entry_id}"] = None
                     continue
                 new = checks[(kind, entry_id)][0]
                 entry = checked.parsed[kind][entry_id] = new.parsed[kind][entry_id]
                 checked.markdown.update(new.markdown)
                 checked.links.extend(new.links)
-                entity = group[entry_id] = self.entities[(kind, entry_id)] = new_entity(
-                    document, entry[1], checked)
+                entity = group[entry_id] = new_entity(document, entry[1], checked)
                 touched[entity_key(entity)] = entity
-            if any(found == kind for found, _ in documents):
-                m.link(site, **{f"{kind}s": tuple(group[i] for i in sorted(group))})
-                touched["site"] = site
+            m.link(site, **{f"{kind}s": tuple(group[i] for i in sorted(group))})
+            touched["site"] = site
         return touched
 
     def _take_checked(self, documents: dict[str, Document | None],
@@ -547,7 +555,7 @@ class LiveSite:
         from those planned before. Pages of entries that went are gone. The plan's order
         and :attr:`produced` wait for :meth:`settle`."""
         model, site = self.model, self.model.site
-        _, urls = thread_groups(site.threads, site.page_size)
+        _, urls = self._layout()
         planned: dict[str, Any] = {}
         before: dict[str, Any] = {}
         for key, entity in touched.items():
@@ -587,7 +595,19 @@ class LiveSite:
         for path in gone:
             del self.position[path]
         self._gone(gone)
-        return {path for path, page in planned.items() if before.get(path) != page}
+        return {path for path, page in planned.items() if self._differs(path, before.get(path), page)}
+
+    def _differs(self, path: str, before: Any, page: Any) -> bool:
+        """Whether a page planned again must render again: it differs from the page planned
+        before, other than by a value it makes when it renders (a claim's JSON-LD, a
+        :class:`~factsite.cache.Deferred` made anew with each plan) that makes what it made
+        when the page last rendered."""
+        if before == page:
+            return False
+        if before is None or _made_later(before) != _made_later(page):
+            return True
+        record = self.state.pages.get(path)
+        return record is None or record.made_from != made_from(page)
 
     def _plan_again(self) -> set[str]:
         """Plan again the listings of topics, claimants and sources, the pages of claims whose
@@ -596,23 +616,37 @@ class LiveSite:
         longer planned are gone."""
         model = self.model
         drop = {("topics",), ("claimants",), ("sources",)}
+        layout = self._layout()
+        if self.threads_planned is not layout[0]:
+            drop.add(("threads",))
         keep = {key: pages for key, pages in model.sections.items() if key not in drop}
         before = {page.path: page for page in model.pages}
-        sections = plan_sections(model.site, keep)
+        sections = plan_sections(model.site, keep, layout)
         model.sections = sections
+        self.threads_planned = layout[0]
         self._replanned(before.keys())
         # A page equal to the one planned before (the same objects) was made from the same
         # (most months, listings' first pages); one that differs is rendered again
         return {page.path for key, pages in sections.items() if pages is not keep.get(key)
                 for page in pages if page.produce is None and before.get(page.path) != page}
 
+    def _layout(self) -> tuple[Any, dict[str, str]]:
+        """:func:`thread_groups` of the site's threads, worked out again only when a thread
+        changed (a save that patches claims in rebuilds the threads it touches)."""
+        site = self.model.site
+        threads = site.threads
+        known = self.threads
+        if not (known is not None and len(known[0]) == len(threads)
+                and all(a is b for a, b in zip(known[0], threads))):
+            known = self.threads = (threads, thread_groups(threads, site.page_size))
+        return known[1]
+
     def _replanned(self, before: Iterable[str]) -> None:
         """The model's pages are its sections' again; of the paths ``before``, those no
         longer planned are gone."""
         model = self.model
         model.pages = [page for pages in model.sections.values() for page in pages]
-        self.position = {page.path: n for n, page in enumerate(model.pages)}
-        self.produced = {u for page in model.pages for u in (page.url, page.path)}
+        self._positions()
         self._gone([path for path in before if path not in self.position])
 
     def _warnings(self, paths: set[str],
@@ -649,7 +683,7 @@ class LiveSite:
                                     documents=(documents, problems))
         self.cache.save_memos()
         self.edited.clear()
-        self.trusted, self.unsettled = True, False
+        self.trusted, self.unsettled, self.redated = True, False, False
         state = self.state
         self.model = model
         self._site_changed(model)
@@ -667,6 +701,14 @@ class LiveSite:
         _settle()
         if self.strict and model.warnings:
             raise ContentError(model.warnings)
+
+    def _positions(self) -> None:
+        """Index the model's plan: each page's place, the addresses it produces, the count
+        of HTML pages."""
+        pages = self.model.pages
+        self.position = {page.path: n for n, page in enumerate(pages)}
+        self.produced = {u for page in pages for u in (page.url, page.path)}
+        self.html_count = sum(1 for path in self.position if path.endswith(".html"))
 
     def _gone(self, paths: Iterable[str]) -> None:
         """Pages no longer planned: answered 404 at once, though site/ holds them until
@@ -878,6 +920,15 @@ def _settle() -> None:
     gc.unfreeze()
     gc.collect()
     gc.freeze()
+
+
+def _made_later(page: Any) -> Any:
+    """``page`` with each :class:`~factsite.cache.Deferred` of its context as what it is made
+    from (its maker and the objects it is made of): not what it makes, which may change
+    while those objects stay the same (patched in place)."""
+    return replace(page, context={
+        key: (value.make, *map(id, value.args)) if type(value) is Deferred else value
+        for key, value in page.context.items()})
 
 
 def _dates(claim: m.Claim) -> tuple[Any, ...]:

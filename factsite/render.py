@@ -87,6 +87,7 @@ Section = tuple[str, ...]  # ('home',), ('claim', id), ('topic', id), ...
 
 
 def plan_sections(site: Site, keep: dict[Section, list[Page]] | None = None,
+                  layout: tuple[ThreadGroups, dict[str, str]] | None = None,
                   ) -> dict[Section, list[Page]]:
     """:func:`plan`'s pages by section (a listing, an entry's pages, the sitemap), in order.
 
@@ -94,7 +95,9 @@ def plan_sections(site: Site, keep: dict[Section, list[Page]] | None = None,
     not change (the dev server's, after it patched a few claims): they are taken as
     they are, and only the others are planned. A claim's section is kept only while
     its thread's address is the same. The sitemap and the data files are planned
-    every time (they list everything).
+    every time (they list everything). ``layout``: :func:`thread_groups` of the site's
+    threads, when the caller has it (the threads' pages are kept only if it is the one
+    they were planned from).
     """
     keep = keep or {}
     size = site.page_size
@@ -104,11 +107,11 @@ def plan_sections(site: Site, keep: dict[Section, list[Page]] | None = None,
         found = keep.get(key)
         sections[key] = make() if found is None else found
 
-    groups, thread_urls = thread_groups(site.threads, size)
+    groups, thread_urls = layout or thread_groups(site.threads, size)
     dated = {} if all(key in keep for key in DATED) else dated_sections(site)
     for key in DATED[:3]:
         section(key, lambda key=key: dated[key])
-    sections[("threads",)] = _thread_pages(groups)
+    section(("threads",), lambda: _thread_pages(groups))
     section(("search",), lambda: [Page("search/", "search.html")])
     for claim in site.claims:
         found = keep.get(("claim", claim.id))
@@ -214,9 +217,20 @@ def _month_pages(months: list[tuple[PartialDate, list[Claim]]], size: int) -> li
 def _listing(url: str, template: str, items: tuple[Any, ...] | list[Any], size: int,
              **context: Any) -> list[Page]:
     """The pages of a listing of claims (or sources), each with its :class:`Pagination`."""
-    return [Page(p.url, template, {**context, "pagination": p},
-                 lastmod=_latest(c for c in p.items if isinstance(c, Claim)))
-            for p in paginate(items, url, size)]
+    return [_listed(template, p, context) for p in paginate(items, url, size)]
+
+
+def _listed(template: str, p: Pagination, context: dict[str, Any]) -> Page:
+    return Page(p.url, template, {**context, "pagination": p},
+                lastmod=_latest(c for c in p.items if isinstance(c, Claim)))
+
+
+def home_page(site: Site) -> Page:
+    """The home page alone: the first page of the listing :func:`dated_sections` plans, made
+    without the others (the dev server renders it first when a claim came or went)."""
+    size = site.page_size
+    [first] = paginate(site.claims[:-size - 1:-1], "", size)
+    return _listed("index.html", replace(first, count=max(1, -(-len(site.claims) // size))), {})
 
 
 ThreadGroups = list[list[ThreadPart]]

@@ -205,3 +205,22 @@ def test_a_deferred_context_value_fingerprints_as_the_value_it_makes(tmp_path):
     renderer = Renderer(TEMPLATES, model.site)
     eager = replace(page, context={**page.context, "jsonld": made})
     assert renderer.render(page) == renderer.render(eager)
+
+
+def test_a_method_of_the_site_fingerprints_as_the_fields_it_reads(tmp_path):
+    """A template that calls ``site.absolute`` or ``site.tag_uri`` (the feed) reads the
+    base URL and the publisher, not the claims: a claim added leaves the recorded value
+    alone, another base URL changes it."""
+    from factsite import model as m
+    from factsite.cache import token
+    content = tmp_path / "content"
+    generate(content, 12)
+    site = pipeline.load_model(content, None).site
+    claims, base_url = site.claims, site.base_url
+    for method in ("absolute", "tag_uri"):
+        before = token(getattr(site, method), {})
+        m.link(site, claims=claims[1:])
+        assert token(getattr(site, method), {}) == before
+        m.link(site, base_url="https://example.net/")
+        assert token(getattr(site, method), {}) != before
+        m.link(site, base_url=base_url, claims=claims)

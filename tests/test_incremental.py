@@ -14,7 +14,7 @@ import random
 import re
 import shutil
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import pytest
 import yaml
@@ -313,6 +313,18 @@ def served(dev, path: str) -> bytes:
     found = dev.live.fresh.get(path)
     return found[1] if found else (dev.out / path).read_bytes()
 
+def started(content: Path, out: Path, claims: int) -> Any:
+    """A dev server on a generated archive of ``claims`` claims, its site built; a save
+    that fails fails the test."""
+    from factsite import serve
+
+    corpus.generate(content, claims)
+    dev = serve.DevServer(content, TEMPLATES, out, on_built=lambda result: None,
+                          on_failed=lambda diagnostics: pytest.fail(str(diagnostics)))
+    dev.rebuild()
+    return dev
+
+
 
 @pytest.mark.parametrize("shard_pages, settings", [
     (None, ""),  # one search shard; topics are those the claims use
@@ -386,13 +398,10 @@ def test_a_text_edit_reads_checks_and_renders_only_what_it_changes(tmp_path, mon
     """Editing what a claim says re-reads that file alone, checks it alone, assembles
     nothing and renders only the pages that show its text."""
     from tests.test_serve import wait_for_writers
-    from factsite import live, serve, validate
+    from factsite import live, validate
 
     content = tmp_path / "content"
-    corpus.generate(content, 200)
-    dev = serve.DevServer(content, TEMPLATES, tmp_path / "site", on_built=lambda result: None,
-                          on_failed=lambda diagnostics: pytest.fail(str(diagnostics)))
-    dev.rebuild()
+    dev = started(content, tmp_path / "site", 200)
     read = []
     monkeypatch.setattr(live, "load_one", lambda file, kind: read.append(file) or
                         load.load_one(file, kind))
@@ -487,15 +496,12 @@ def test_a_saved_claim_renders_before_the_listings_of_every_claim_are_planned(tm
     a claim came, went or changed its date: when settle() starts planning the other
     listings, the threads and the sitemap, the claim's page is already served from memory
     with a cold build's bytes (its thread's address included), and so is the home page when
-    the claim came, went or moved (else it is not rendered again). After the save, every page
-    is a cold build's."""
-    from factsite import live, serve
+    the claim came, went or moved (else it is not rendered again), the other listings by
+    date planned in settle(). After the save, every page is a cold build's."""
+    from factsite import live, render
 
     content = tmp_path / "content"
-    corpus.generate(content, 30)
-    dev = serve.DevServer(content, TEMPLATES, tmp_path / "site", on_built=lambda result: None,
-                          on_failed=lambda diagnostics: pytest.fail(str(diagnostics)))
-    dev.rebuild()
+    dev = started(content, tmp_path / "site", 30)
     archive = Archive(content, TEMPLATES, random.Random(SEED))
     claim = content / "claims" / "claim-000020.yaml"
     data = archive.read(claim)
@@ -511,6 +517,9 @@ def test_a_saved_claim_renders_before_the_listings_of_every_claim_are_planned(tm
         data["date"] = "2030-02"
     early: dict[str, bytes | None] = {}
     settle = live.LiveSite.settle
+    dated: list[bool] = []  # whether each planning of the listings by date came in settle()
+    monkeypatch.setattr(live, "dated_sections", lambda site: dated.append(bool(early)) or
+                        render.dated_sections(site))
 
     def spy(self: live.LiveSite) -> None:
         if self.unsettled:
@@ -534,6 +543,7 @@ def test_a_saved_claim_renders_before_the_listings_of_every_claim_are_planned(tm
     for path, data in early.items():
         assert data == expected.get(path), path  # None: a page gone
     assert ("index.html" in early) is (edit in ("add", "date", "delete"))
+    assert dated == ([True] if edit in ("add", "date", "delete") else [])
     for path in every_file(tmp_path / "site").keys() | expected.keys():
         if path.endswith(".html") and not path.startswith("pagefind/"):  # pages, as served
             assert served(dev, path) == expected.get(path), path
@@ -600,3 +610,62 @@ def test_claimants_and_sources_added_and_deleted_are_patched_in(tmp_path, monkey
     alone = content / "claimants" / "alone.yaml"
     alone.write_text("name: Alone\nkind: person\n", encoding="utf-8")
     save(alone)
+
+
+def test_a_claim_changed_in_a_thread_renders_no_page_of_the_thread_that_stays_the_same(
+        tmp_path):
+    """A claim's topics changed, in a thread of four claims: the save plans the pages of
+    every claim of the thread again (their JSON-LD made anew), yet renders none of the
+    other three, whose bytes stay the same; every page served is a cold build's."""
+    from tests.test_serve import wait_for_writers
+
+    content = tmp_path / "content"
+    dev = started(content, tmp_path / "site", 60)  # 4 disputes 3, which supports 0; 1 disputes 0
+    thread = [f"claims/claim-{n:06}/index.html" for n in (0, 1, 3, 4)]
+    assert {dev.live.model.pages[dev.live.position[path]].context["thread_url"]
+            for path in thread} == {"threads/#thread-claim-000000"}
+    archive = Archive(content, TEMPLATES, random.Random(SEED))
+    claim = content / "claims" / "claim-000004.yaml"
+    archive.write(claim, {**archive.read(claim), "topics": ["topic-07"]})
+    rendered: list[str] = []
+    render = dev.live.render
+    dev.live.render = lambda paths, stop=lambda: False: (
+        lambda found: rendered.extend(found[0]) or found)(render(paths, stop))
+    dev.save([str(claim)])
+    assert thread[3] in rendered and not set(thread[:3]) & set(rendered)
+    wait_for_writers(dev)
+    pipeline.build(content, TEMPLATES, tmp_path / "cold", use_cache=False)
+    assert every_file(dev.out) == every_file(tmp_path / "cold")
+
+
+def test_a_save_outside_every_thread_lays_out_no_thread_again(tmp_path, monkeypatch):
+    """Claims added and deleted that dispute and support nothing leave every thread as it
+    was: the pages of threads keep their layout (not worked out again) and stay planned as
+    they were; a claim added to a thread lays them out again. Every page is a cold build's."""
+    from tests.test_serve import wait_for_writers
+    from factsite import live, render
+
+    content = tmp_path / "content"
+    dev = started(content, tmp_path / "site", 30)
+    layouts = []
+    monkeypatch.setattr(live, "thread_groups", lambda *a: layouts.append(1) or
+                        render.thread_groups(*a))
+    archive = Archive(content, TEMPLATES, random.Random(SEED))
+    data = {k: v for k, v in archive.read(content / "claims" / "claim-000002.yaml").items()
+            if k not in ("disputes", "supports")}
+    added = content / "claims" / "added.yaml"
+    for step, write in enumerate((
+            lambda: archive.write(added, {**data, "date": "2030-01"}),
+            lambda: added.unlink(),
+            lambda: archive.write(added, {**data, "date": "2030-01"}),
+            lambda: archive.write(added, {**data, "date": "2030-01",
+                                          "disputes": ["claim-000002"]}))):
+        write()
+        threads = dev.live.model.sections[("threads",)]
+        dev.save([str(added)])
+        assert (dev.live.model.sections[("threads",)] is threads) is (step < 3)
+        assert len(layouts) == (0 if step < 3 else 1)
+        wait_for_writers(dev)
+        pipeline.build(content, TEMPLATES, tmp_path / "cold", use_cache=False)
+        assert every_file(dev.out) == every_file(tmp_path / "cold"), step
+        shutil.rmtree(tmp_path / "cold")
