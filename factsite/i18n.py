@@ -9,6 +9,7 @@ missing from a file, uses English.
 
 from __future__ import annotations
 
+import string
 from pathlib import Path
 from typing import Any
 
@@ -68,13 +69,13 @@ class Translations:
         message = self._escaped.get(key)
         if message is None:
             message = self._escaped[key] = escape(str(self.lookup(key)))
-        return message.format(**values) if values else message
+        return _format(message, values) if values else message
 
     def plural(self, key: str, n: int, **values: Any) -> Markup:
         forms = self.lookup(key)
         language = self.language if key in self.messages else FALLBACK
         form = forms.get(plural_category(language, n)) or forms["other"]
-        return escape(form).format(n=n, **values)
+        return _format(escape(form), {"n": n, **values})
 
     def date(self, date: PartialDate) -> Markup:
         if date not in self._dates:
@@ -89,6 +90,30 @@ class Translations:
                              year=date.year)
         return self.text("date_day", day=date.day, year=date.year,
                          month=self.lookup("months_in_date")[date.month - 1])
+
+
+_PLAIN_FIELDS: dict[str, bool] = {}  # message → whether its fields are all bare {names}
+_FIELD_TYPES = frozenset({str, Markup, int})
+
+
+def _format(message: Markup, values: dict[str, Any]) -> Markup:
+    """``message.format(**values)``, sooner for bare ``{name}`` fields given text, markup or
+    whole numbers (every message a template fills): each value escaped as ``Markup.format``
+    escapes it, then one ``str.format`` in C instead of markupsafe's formatter in Python
+    (a twentieth of a page's CPU)."""
+    plain = _PLAIN_FIELDS.get(message)
+    if plain is None:
+        plain = _PLAIN_FIELDS[message] = all(
+            name is None or name.isidentifier() and not spec and conversion is None
+            for _, name, spec, conversion in _FORMATTER.parse(message))
+    if not plain or not _FIELD_TYPES.issuperset(map(type, values.values())):
+        return message.format(**values)
+    return Markup(str.format(message, **{
+        name: value if type(value) is not str else escape(value)
+        for name, value in values.items()}))
+
+
+_FORMATTER = string.Formatter()
 
 
 def _read(file: Path) -> dict[str, Any]:

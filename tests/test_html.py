@@ -113,3 +113,21 @@ def test_pages_declare_language_and_viewport(demo_site):
         assert html.html["lang"] == "en"
         assert html.find("meta", attrs={"name": "viewport"})
         assert len(html.find_all("h1")) == 1, path
+
+
+def test_messages_fill_in_as_markupsafe_formats_them():
+    """The translations' quick formatter (bare {name} fields given text, markup or whole
+    numbers) gives what ``Markup.format`` gives, escaping included; other fields and values
+    go through ``Markup.format`` itself."""
+    from markupsafe import Markup, escape
+
+    from factsite.i18n import _format
+    values = [{"n": 3, "claim": "<b>Tom & \"Jerry\"</b>'s", "date": Markup("<time>1 May</time>")},
+              {"n": -12, "claim": "", "date": "a {n} b"},
+              {"n": True, "claim": None, "date": 2.5}]
+    messages = ["{n} claims by {claim} on {date}", "{claim}{{literal}}{date}{n}",
+                "{n:,} and {claim!r} on {date}", "no fields at all & <i>", "{n} {n} {claim}"]
+    for message in messages:
+        for given in values:
+            assert _format(escape(message), given) == escape(message).format(**given)
+            assert type(_format(escape(message), given)) is Markup
