@@ -53,6 +53,7 @@ from .write import link_file
 BUNDLE = "pagefind"  # the index's folder in site/
 SHARDS_FILE = f"{BUNDLE}/shards.json"  # the folders of the bundles merged into the first
 SHARD_PAGES = 1000  # pages a Pagefind run indexes at most (about 130 MiB of its memory)
+_FIRST_PACE = 0.002  # seconds a page of a Pagefind run, until a run of the build tells
 _SCRATCH = ".pagefind-shards"  # in the staging directory while shards are indexed
 # What a merged bundle keeps: its index. Pagefind's scripts are loaded from the first.
 _INDEX_PARTS = ("pagefind-entry.json", "index", "fragment", "filter")
@@ -261,14 +262,15 @@ class Indexing:
             self.waiting.append(shard)
 
     def _until_staggered(self) -> float:
-        """Seconds until every run going is half-way through, by the pace of the runs done,
-        when another may start (before any is done: once the first is). A run holds most
-        of its memory in its second half (about 125 KiB a page), and two runs started
+        """Seconds until every run going is half-way through, by the pace of the runs done
+        (before any is done, :data:`_FIRST_PACE`), when another may start. A run holds
+        most of its memory in its second half (about 125 KiB a page), and two runs started
         together peaked together: 224 MiB beside the build's own 110 MiB at 10,000 claims,
-        the build's peak once its pages were done."""
+        the build's peak once its pages were done. (Waiting for the first run to end, as
+        the stage did, left a core idle for that whole run: ~1 s at 10,000 claims.)"""
         seconds, pages = self.pace
-        if not pages:  # no run done yet: once the first one is
-            return math.inf if self.running else 0.0
+        if not pages:
+            seconds, pages = _FIRST_PACE, 1
         now = time.monotonic()
         return max((self.started[run] + seconds / pages * len(shard.pages) / 2 - now
                     for run, shard in self.running.items()), default=0.0)

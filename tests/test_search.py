@@ -109,8 +109,9 @@ def test_pagefind_starts_while_pages_still_render(tmp_path, monkeypatch):
 
 
 def test_once_pages_are_done_a_run_starts_when_those_going_are_half_way(tmp_path, monkeypatch):
-    """Two Pagefind runs started together peak together; once a run is done (its pace
-    known), each starts when every run going is half-way through, yet two still overlap."""
+    """Two Pagefind runs started together peak together; each starts when every run going
+    is half-way through (by the pace of those done, or one assumed before), yet two still
+    overlap."""
     import threading
     import time
     runs, lock = [], threading.Lock()  # (start, end, pages)
@@ -132,6 +133,7 @@ def test_once_pages_are_done_a_run_starts_when_those_going_are_half_way(tmp_path
         indexing.finish({page: "digest" for page in pages})
     runs.sort()
     assert len(runs) == len(search.partition(pages, 50)) >= 8
+    assert runs[1][0] < runs[0][1]  # no core idle until the first run ends: a pace assumed
     known = min(end for _, end, _ in runs)  # from then on the pace is known
     overlapped = 0
     for (began, end, size), (later, _, _) in zip(runs, runs[1:]):
