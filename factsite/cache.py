@@ -371,13 +371,20 @@ class BuildState:
                 values[at:at + TOKEN] = now
         return changed
 
-    def take(self, fresh: Iterable[tuple[int, bytes]]) -> None:
-        """Keep the values a recorder took down (:meth:`Recorder.new_values`)."""
+    def take(self, fresh: Iterable[tuple[int, bytes]]) -> list[int]:
+        """Keep the values a recorder took down (:meth:`Recorder.new_values`); return the
+        numbers whose value was recorded before, and differs."""
         values = self.values
         if len(values) < self.numbers.end * TOKEN:
             values.extend(bytes(self.numbers.end * TOKEN - len(values)))
+        differ = []
         for number, value in fresh:
-            values[number * TOKEN:(number + 1) * TOKEN] = value
+            at = number * TOKEN
+            before = values[at:at + TOKEN]
+            if before != value and before != _UNRECORDED:
+                differ.append(number)
+            values[at:at + TOKEN] = value
+        return differ
 
     def assign(self, site: m.Site) -> None:
         """Number every entity of ``site`` now (render workers, forked next, must all number

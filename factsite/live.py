@@ -119,9 +119,13 @@ class LiveSite:
         # False once a save patched the model and then found it must check everything:
         # until a whole check succeeds, the model is not one to patch
         self.trusted = True
-        # A save patched in that settle() has to finish; and whether it moved a claim in the
-        # listings by date (only the home page's first page is planned then)
+        # A save patched in that settle() has to finish; whether it moved a claim in the
+        # listings by date (only the home page's first page is planned then); the entities
+        # it touched, whose reads settle() compares; the pages rendered since it patched
         self.unsettled = self.redated = False
+        self.touched: dict[str, Any] = {}
+        self.later: dict[str, Any] = {}  # the touched entries whose pages settle() plans
+        self.early: set[str] = set()
 
     # -- whole builds --------------------------------------------------------------------
 
@@ -447,13 +451,24 @@ class LiveSite:
                    else None for i in claims}
         touched = {**patch_claims(model.site, model.checked, entries, self.entities), **moved}
         self.ids = ids
-        replanned = self._plan_entries(touched)
+        # The saved entries' pages are planned now (and the pages of entries that went are
+        # gone); the pages of the other entries they touched, in settle()
+        first = {entity_key(entity) for entity in (touched.get(f"{kind}:{i}") for kind, i in
+                                                   documents) if entity is not None}
+        replanned = self._plan_entries({key: entity for key, entity in touched.items()
+                                        if key in first or entity is None})
+        self.later = {key: entity for key, entity in touched.items()
+                      if key not in first and entity is not None}
         self._warnings(paths, checks, touched)
         self.edited -= paths
-        # Before anything renders: a page rendered now takes down the values it reads
-        self.dirty |= self._changed_pages(touched, set()) | replanned
+        # The reads of the touched entities are compared in settle(), once the saved
+        # entries' pages are served: a value those pages take down first is compared as
+        # they render (render())
+        self.dirty |= replanned
+        self.touched = touched
         self.saved = sorted(f"{m.entry_url(kind, i)}index.html"
                             for (kind, i), document in documents.items() if document is not None)
+        self.dirty.update(self.saved)  # whether they read a value that changed: settle() knows
         # The listings of every claim by date stay as they are when no claim came or went
         # and none changed its dates; else settle() plans them, and the home page (where a
         # reader looks for a claim added or deleted) is planned now and renders right after
@@ -482,6 +497,11 @@ class LiveSite:
         if not self.unsettled:
             return
         self.unsettled = False
+        # Pages rendered since update() read every value as it is now. Marked dirty before
+        # the plan changes: pages the plan drops are no longer dirty
+        self.dirty |= self._changed_pages(self.touched, set()) - self.early
+        self.dirty |= self._plan_entries(self.later)
+        self.touched, self.later, self.early = {}, {}, set()
         replanned = self._plan_dated() if self.redated else set()
         self.redated = False
         replanned |= self._plan_again()
@@ -747,7 +767,10 @@ class LiveSite:
             except ContentError as error:
                 problems += error.diagnostics
                 continue
-            state.take(self.recorder.new_values())
+            # A value this process takes down first that differs from the one recorded
+            # changed since: the pages that read it then render again
+            for number in state.take(self.recorder.new_values()):
+                self.dirty |= self.readers.get(number, set())
             data = text.encode("utf-8")
             record = PageRecord(made_from(page), templates, ids,
                                 hashlib.sha256(data).hexdigest(), b"data-pagefind-body" in data)
@@ -761,6 +784,8 @@ class LiveSite:
                 self.fresh[path] = (self.generation, data)
             self.dirty.discard(path)
             rendered.append(path)
+        if self.unsettled:
+            self.early.update(rendered)
         return rendered, _once_each(problems)
 
     def page_path(self, url_path: str) -> str | None:

@@ -224,3 +224,19 @@ def test_a_method_of_the_site_fingerprints_as_the_fields_it_reads(tmp_path):
         m.link(site, base_url="https://example.net/")
         assert token(getattr(site, method), {}) != before
         m.link(site, base_url=base_url, claims=claims)
+
+
+def test_a_value_taken_down_again_tells_whether_it_changed(tmp_path):
+    """The dev server compares a save's reads after its first pages render: a value a page
+    takes down first then, that differs from the one recorded, is reported (its readers
+    render again); a value recorded for the first time, or the same again, is not."""
+    from factsite.cache import TOKEN, BuildState, digest
+    content = tmp_path / "content"
+    generate(content, 12)
+    site = pipeline.load_model(content, None).site
+    state = BuildState()
+    state.assign(site)
+    first, second = state.numbers.of(f"claim:{site.claims[0].id}")[:2]
+    assert state.take([(first, digest(b"a")), (second, digest(b"b"))]) == []
+    assert state.take([(first, digest(b"a")), (second, digest(b"c"))]) == [second]
+    assert state.values[second * TOKEN:(second + 1) * TOKEN] == digest(b"c")
