@@ -78,7 +78,7 @@ CLAIM_TEXT = (("text", "claim"), ("venue", "venue"))  # (entity field, document 
 ENTRIES = frozenset({"claim", "claimant", "source", "topic", "rating"})  # sections of one entry
 MOVABLE = ("claim", "claimant", "source")  # kinds of file a save may add or delete in place
 SUPERSEDED = 3  # a writer's exit status when a newer save will write instead
-STOP_EVERY = 5  # pages rendered between two looks whether a newer save is waiting
+STOP_EVERY = 1  # pages rendered between two looks whether a newer save is waiting (a look is cheap)
 
 
 @dataclasses.dataclass
