@@ -367,7 +367,7 @@ class _Macro(jinja2.runtime.Macro):
 
 
 class _Template(jinja2.Template):
-    """Compiled templates that print through :func:`_escape` and make :class:`_Macro`\ s."""
+    """Compiled templates that print through :func:`_escape` and make macros as :class:`_Macro`."""
 
     @classmethod
     def _from_namespace(cls, environment: jinja2.Environment, namespace: Any,
