@@ -763,7 +763,7 @@ _CLAIM_OWN = ("text", "claimants", "date", "venue", "rating", "topics", "analysi
 
 def patch_claims(site: m.Site, checked: Checked,
                  entries: dict[str, tuple[Document, ClaimIn] | None],
-                 by_id: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
+                 by_id: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """:func:`assemble` for a few claims added, changed or deleted, the rest as it was: the
     dev server's path for a save that changes what claims refer to.
 
@@ -775,14 +775,10 @@ def patch_claims(site: m.Site, checked: Checked,
     The caller makes sure no other claim refers to a deleted one. When site.yaml lists no
     topics, the topics are those the claims use: one appears with its first claim and
     goes with its last. ``by_id``: the site's claims, claimants and sources by kind and id,
-    when the caller keeps them (the claims' table is then patched too); else made here.
+    which the caller keeps between saves; the claims' table is patched too.
     """
     from .cache import entity_key
 
-    if by_id is None:
-        by_id = {"claim": {c.id: c for c in site.claims},
-                 "claimant": {c.id: c for c in site.claimants},
-                 "source": {s.id: s for s in site.sources}}
     claims, claimants, sources = by_id["claim"], by_id["claimant"], by_id["source"]
     topics = {t.id: t for t in site.topics}
     ratings = {r.id: r for r in site.ratings}
