@@ -7,6 +7,7 @@ The search page's console, requests, width, axe and vnu checks run with every pa
 from __future__ import annotations
 
 import json
+import shutil
 import re
 
 import pytest
@@ -273,3 +274,67 @@ def test_a_shard_the_host_does_not_serve_is_left_out_with_a_note(sharded):
     # With every shard served, no note.
     visit, found = searched()
     assert found == everything and visit.page.query_selector(".search-missing") is None
+
+
+# -- what a page is found by ----------------------------------------------------------------
+
+RATING_WORD, COUNTERCLAIM_WORD = "Quillwort", "Brambleton"  # in no other content
+
+
+@pytest.fixture(scope="module")
+def marked(tmp_path_factory, browser):
+    """The demo with a word added to the description of a rating no claim has and to one
+    counterclaim's text, built and served."""
+    content = tmp_path_factory.mktemp("marked") / "content"
+    shutil.copytree(DEMO_CONTENT, content)
+    site_yaml = content / "site.yaml"
+    rating = next(r for r in DEMO.ratings if not r.claims)
+    first, rest = rating.description.split(" ", 1)  # a word of its own, not glued to the next
+    site_yaml.write_text(site_yaml.read_text().replace(
+        f"description: {rating.description}", f"description: {first} {RATING_WORD} {rest}", 1))
+    counterclaim = next(c for c in DEMO.claims if c.relations["disputes"])
+    claim_file = content / "claims" / f"{counterclaim.id}.yaml"
+    claim_file.write_text(claim_file.read_text().replace(
+        f"claim: {counterclaim.text}", f"claim: {counterclaim.text[:-1]}, {COUNTERCLAIM_WORD}.",
+        1))
+    site = content.parent / "site"
+    pipeline.build(content, TEMPLATES, site)
+    with harness.serve(site) as base:
+        browsing = harness.Browsing(browser, base, viewport={"width": 1280, "height": 900})
+        yield browsing, rating, counterclaim
+        browsing.close()
+
+
+def all_results(browsing, word: str) -> list[str]:
+    visit = browsing.open("search/index.html")
+    visit.page.get_by_role("textbox", name="Search").fill(word)
+    visit.page.wait_for_function(
+        f"selector => / results? for {word}$/.test(document.querySelector(selector)?.textContent)",
+        arg=".pagefind-ui__message")
+    message = visit.page.inner_text(".pagefind-ui__message")
+    if message.startswith("No results"):
+        assert browsing.settle() == []
+        return []
+    while visit.page.query_selector(".pagefind-ui__button"):  # "Load more results"
+        visit.page.click(".pagefind-ui__button")
+    count = int(message.split()[0])
+    visit.page.wait_for_function(
+        "([selector, count]) => document.querySelectorAll(selector).length === count",
+        arg=[RESULT_LINKS + ":not([href*='#'])", count])
+    assert browsing.settle() == []
+    return sorted(results(visit.page))
+
+
+def test_the_rating_scale_on_every_claim_page_is_not_searched(marked):
+    """Each rated claim's page explains the whole scale in a disclosure: a rating's
+    description finds the claims with that rating (none here), not every rated claim."""
+    browsing, rating, _ = marked
+    assert [c for c in DEMO.claims if c.rating]  # whose pages show the scale
+    assert all_results(browsing, RATING_WORD) == []
+
+
+def test_a_claim_is_found_on_its_own_page_not_on_those_listing_it(marked):
+    """The counterclaim's text is shown on the page of the claim it disputes, on its
+    claimant's page and in its source's list of cited passages: search finds its own page."""
+    browsing, _, counterclaim = marked
+    assert all_results(browsing, COUNTERCLAIM_WORD) == [f"claims/{counterclaim.id}/index.html"]
