@@ -332,7 +332,8 @@ def build(content_dir: Path, templates_dir: Path, out_dir: Path, *, strict: bool
                 last=bundles, last_root=out_dir,
                 shard_pages=shard_pages, jobs=jobs,
                 # Render workers on every core leave none to a Pagefind run: one beside them
-                # was ~115 MiB of the build's peak (10,000 claims) for no time gained.
+                # was ~115 MiB of the build's peak (10,000 claims) for no time gained. Once
+                # they are done, runs go on the cores the data files leave (render_pages' idle).
                 beside=1 if jobs == 1 else 0)) if index else None
             for path, record in records.items():
                 if record is not None:  # kept from the last build
@@ -343,7 +344,8 @@ def build(content_dir: Path, templates_dir: Path, out_dir: Path, *, strict: bool
                 site, templates_dir, pages, staging, only=dirty, state=state if cache else None,
                 jobs=jobs, progress=progress and (
                     lambda done, total: progress(f"rendering {done:,}/{total:,} pages")),
-                order=indexing and shard_key, written=indexing and partial(_written, indexing))
+                order=indexing and shard_key, written=indexing and partial(_written, indexing),
+                idle=indexing and indexing.beside_build)
             records.update((page.path, PageRecord(page.made_from, page.templates, page.reads,
                                                   page.digest, page.indexed))
                            for page in rendered)

@@ -595,7 +595,8 @@ def render_pages(site: Site, templates_dir: Path, pages: Sequence[Page], staging
                  jobs: int | None = None, start_method: str = "fork", batch: int | None = None,
                  progress: Callable[[int, int], None] | None = None,
                  order: Callable[[str], Any] | None = None,
-                 written: Callable[[list[Rendered]], None] | None = None) -> list[Rendered]:
+                 written: Callable[[list[Rendered]], None] | None = None,
+                 idle: Callable[[int], None] | None = None) -> list[Rendered]:
     """Render ``pages`` (those at the indexes ``only``) into ``staging``; return what was
     written, in plan order.
 
@@ -608,7 +609,9 @@ def render_pages(site: Site, templates_dir: Path, pages: Sequence[Page], staging
     takes over. With a ``state`` (the build cache's), what each page read is
     recorded into it (its entities numbered first). ``order``: a key of the pages' paths
     to render them in (default: the plan's); ``written``: told of each chunk's pages as
-    they are written (the search index starts on them).
+    they are written (the search index starts on them); ``idle``: told how many of the
+    ``jobs`` cores the stage leaves idle once its workers are done: all but the one that
+    writes the data files (the search index runs Pagefind on them).
     """
     global _taken
     Translations.load(Path(templates_dir) / "i18n", site.language)  # broken: stop before forking
@@ -655,6 +658,8 @@ def render_pages(site: Site, templates_dir: Path, pages: Sequence[Page], staging
                 _taken.close()
                 _taken = None
         if data:
+            if idle:
+                idle(jobs - 1)
             results += _collect([_data_files(pages, data, staging)], progress, total, None,
                                 written, done=total - len(data))
     # In the plan's order, whatever the order they rendered in: the first page named is the

@@ -34,7 +34,6 @@ import os
 import re
 import shutil
 import subprocess
-import time
 from bisect import bisect_left, insort
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor
 from concurrent.futures import wait as futures_wait
@@ -53,7 +52,6 @@ from .write import link_file
 BUNDLE = "pagefind"  # the index's folder in site/
 SHARDS_FILE = f"{BUNDLE}/shards.json"  # the folders of the bundles merged into the first
 SHARD_PAGES = 1000  # pages a Pagefind run indexes at most (about 130 MiB of its memory)
-_FIRST_PACE = 0.002  # seconds a page of a Pagefind run, until a run of the build tells
 _SCRATCH = ".pagefind-shards"  # in the staging directory while shards are indexed
 # What a merged bundle keeps: its index. Pagefind's scripts are loaded from the first.
 _INDEX_PARTS = ("pagefind-entry.json", "index", "fragment", "filter")
@@ -144,10 +142,15 @@ class Indexing:
     parent range (which it splits) already holds more pages to index than a shard
     may. The shards this finds are those :func:`partition` gives for the pages
     finally indexed, so the bundles are a whole build's. While pages still render,
-    at most ``beside`` Pagefind runs go at once (default ``jobs - 1``); then
-    ``jobs``, each starting once the runs going are half-way through (see
-    :meth:`_until_staggered`). A failed run stops the build at the next page written; leaving the
-    block (done, failed or interrupted) starts no other run and waits for those going.
+    at most ``beside`` Pagefind runs go at once (default ``jobs - 1``; see
+    :meth:`beside_build`); then ``jobs``. A run starts as soon as a core is free, the
+    largest shard waiting first, so that the last runs, the smallest, end close together.
+    (Runs used to start only once those going were half-way through, to keep two runs'
+    peaks of memory apart; held to one core each, a run over ~800 pages reaches most of
+    its memory early, and two runs peaked as high either way: 185-192 MiB at 10,000
+    claims, while the stagger left a core idle at many starts, ~0.3 s each.) A failed run
+    stops the build at the next page written; leaving the block (done, failed or
+    interrupted) starts no other run and waits for those going.
     """
 
     def __init__(self, root: Path, language: str, paths: Iterable[str], *,
@@ -168,8 +171,6 @@ class Indexing:
         self.bundles: Bundles = {}
         self.waiting: list[Shard] = []  # to index
         self.running: dict[Future, Shard] = {}
-        self.started: dict[Future, float] = {}  # when each run going started (monotonic)
-        self.pace = [0.0, 0]  # seconds and pages of the runs done
         self.indexed = 0  # Pagefind runs done
         self.pool = ThreadPoolExecutor(self.jobs)
         self.scratch = self.root / _SCRATCH
@@ -204,6 +205,12 @@ class Indexing:
         frontier = self.order[self.next][0] if self.next < len(self.order) else 1 << 64
         self._split("", 0, frontier)
         self._start(self.beside)
+
+    def beside_build(self, runs: int) -> None:
+        """Let ``runs`` Pagefind runs go at once from now on (the cores the build's own work
+        leaves, e.g. once its render workers are done), and start those that may."""
+        self.beside = runs
+        self.advance()
 
     def finish(self, pages: Mapping[str, str],
                progress: Callable[[int, int], None] | None = None) -> tuple[list[str], Bundles]:
@@ -261,48 +268,29 @@ class Indexing:
             self.bundles[shard.folder] = (made, [])
             self.waiting.append(shard)
 
-    def _until_staggered(self) -> float:
-        """Seconds until every run going is half-way through, by the pace of the runs done
-        (before any is done, :data:`_FIRST_PACE`), when another may start. A run holds
-        most of its memory in its second half (about 125 KiB a page), and two runs started
-        together peaked together: 224 MiB beside the build's own 110 MiB at 10,000 claims,
-        the build's peak once its pages were done. (Waiting for the first run to end, as
-        the stage did, left a core idle for that whole run: ~1 s at 10,000 claims.)"""
-        seconds, pages = self.pace
-        if not pages:
-            seconds, pages = _FIRST_PACE, 1
-        now = time.monotonic()
-        return max((self.started[run] + seconds / pages * len(shard.pages) / 2 - now
-                    for run, shard in self.running.items()), default=0.0)
-
     def _start(self, at_once: int) -> None:
-        while (self.waiting and len(self.running) < at_once
-               and (not self.running or self._until_staggered() <= 0)):
+        while self.waiting and len(self.running) < at_once:
             if self.binary is None:
                 self.binary = get_executable()
                 if self.binary is None:
                     raise _failure("the Pagefind binary is not installed")
-            shard = self.waiting.pop(0)
+            shard = max(self.waiting, key=lambda waiting: len(waiting.pages))
+            self.waiting.remove(shard)
             held = list(self.cores.values())
             core = min(_CORES, key=held.count) if _CORES else None  # the least held
             run = self.pool.submit(_index_shard, self.binary, self.root, self.scratch, shard,
                                    self.language, _glob(shard.pages, self.place), core)
-            self.running[run], self.started[run] = shard, time.monotonic()
+            self.running[run] = shard
             self.cores[run] = core
 
     def _collect(self, wait: bool) -> None:
         if wait and self.running:
-            stagger = self._until_staggered() if self.waiting else 0.0
-            finished = futures_wait(self.running,
-                                    timeout=stagger if 0 < stagger < math.inf else None,
-                                    return_when=FIRST_COMPLETED).done
+            finished = futures_wait(self.running, return_when=FIRST_COMPLETED).done
         else:
             finished = {run for run in self.running if run.done()}
         for run in finished:
             shard = self.running.pop(run)
             self.cores.pop(run, None)
-            self.pace[0] += time.monotonic() - self.started.pop(run)
-            self.pace[1] += len(shard.pages)
             self.bundles[shard.folder] = (self.bundles[shard.folder][0], run.result())
             self.indexed += 1
 

@@ -108,17 +108,42 @@ def test_pagefind_starts_while_pages_still_render(tmp_path, monkeypatch):
     assert every_file(out) == every_file(tmp_path / "cold")
 
 
-def test_once_pages_are_done_a_run_starts_when_those_going_are_half_way(tmp_path, monkeypatch):
-    """Two Pagefind runs started together peak together; each starts when every run going
-    is half-way through (by the pace of those done, or one assumed before), yet two still
-    overlap."""
+def test_pagefind_runs_beside_the_data_files_once_the_render_workers_are_done(tmp_path,
+                                                                             monkeypatch):
+    """Render workers on both cores leave none to Pagefind; once they are done, the build's
+    own process writes the data files on one core and a run goes on the other."""
+    import threading
+    from factsite import export
+    content, out = tmp_path / "content", tmp_path / "site"
+    corpus.generate(content, 60)
+    running = threading.Event()
+    seen = []  # whether a run had started when the data file was made (waiting for one)
+    index, make = search._index_shard, export.claims_json
+
+    def claims_json(site):
+        seen.append(running.wait(timeout=20))
+        yield from make(site)
+
+    monkeypatch.setattr(search, "_index_shard", lambda *a: running.set() or index(*a))
+    monkeypatch.setattr(export, "claims_json", claims_json)
+    pipeline.build(content, TEMPLATES, out, shard_pages=10, jobs=2)
+    assert seen == [True]
+    pipeline.build(content, TEMPLATES, tmp_path / "cold", use_cache=False, shard_pages=10,
+                   jobs=1)
+    assert every_file(out) == every_file(tmp_path / "cold")
+
+
+def test_once_pages_are_done_a_run_starts_as_soon_as_a_core_is_free_largest_first(
+        tmp_path, monkeypatch):
+    """No core idles while shards wait: two runs from the start, each next one as soon as
+    one ends, the largest shard waiting first (so that the last runs end close together)."""
     import threading
     import time
     runs, lock = [], threading.Lock()  # (start, end, pages)
 
-    def index(binary, root, scratch, shard, *_):  # 4 ms a page, like a slow Pagefind
+    def index(binary, root, scratch, shard, *_):  # 10 ms a page, like a slow Pagefind
         began = time.monotonic()
-        time.sleep(0.004 * len(shard.pages))
+        time.sleep(0.01 * len(shard.pages))
         with lock:
             runs.append((began, time.monotonic(), len(shard.pages)))
         return []
@@ -126,23 +151,20 @@ def test_once_pages_are_done_a_run_starts_when_those_going_are_half_way(tmp_path
     monkeypatch.setattr(search, "_index_shard", index)
     (tmp_path / "pagefind").mkdir()
     pages = PAGES[:400]
-    with search.Indexing(tmp_path, "en", pages, shard_pages=50, jobs=2) as indexing:
+    with search.Indexing(tmp_path, "en", pages, shard_pages=50, jobs=2, beside=0) as indexing:
         for page in pages:
             indexing.written(page, "digest", True)
-        indexing.advance()  # one run while pages still render (jobs - 1)
+        indexing.advance()  # every shard found, none started: no core left beside the render
+        assert not runs and not indexing.running
         indexing.finish({page: "digest" for page in pages})
     runs.sort()
+    sizes = [size for _, _, size in runs]
     assert len(runs) == len(search.partition(pages, 50)) >= 8
-    assert runs[1][0] < runs[0][1]  # no core idle until the first run ends: a pace assumed
-    known = min(end for _, end, _ in runs)  # from then on the pace is known
-    overlapped = 0
-    for (began, end, size), (later, _, _) in zip(runs, runs[1:]):
-        if known <= later < end:
-            overlapped += 1
-            assert later - began >= 0.004 * size / 2 * 0.9
-    assert overlapped >= 2
-    serial = sum(end - began for began, end, _ in runs)
-    assert max(end for _, end, _ in runs) - runs[0][0] < serial * 0.85
+    assert len(set(sizes)) > 1 and sizes == sorted(sizes, reverse=True)
+    assert runs[1][0] - runs[0][0] < 0.1  # two at once from the start
+    ends = sorted(end for _, end, _ in runs)
+    for (began, _, _), freed in zip(runs[2:], ends):  # each next one as a run ended
+        assert 0 <= began - freed < 0.1
 
 
 def test_an_edit_indexes_again_only_the_shards_of_the_pages_it_changed(tmp_path, monkeypatch):
