@@ -266,27 +266,34 @@ class Recorder:
         self._memo: dict[int, tuple[Any, str]] = {}
         self.reads: set[tuple[Any, str]] | None = None
         self.templates: set[str] | None = None
+        # the numbers of reads made before, by a rendered fragment this page reuses
+        self.replayed: set[int] | None = None
 
     def start(self) -> None:
-        self.reads, self.templates = set(), set()
+        self.reads, self.templates, self.replayed = set(), set(), set()
 
     def stop(self) -> tuple[array, tuple[str, ...]]:
-        """The numbers of what the page read, and the names of the templates it loaded.
+        """The numbers of what the page read (with those :attr:`replayed`), and the names of
+        the templates it loaded."""
+        numbers = self.numbered(self.reads)
+        if self.replayed:
+            numbers = array("I", self.replayed.union(numbers))
+        templates = tuple(sorted(self.templates))
+        self.reads = self.templates = self.replayed = None
+        return numbers, templates
 
-        A read of a name that is not an attribute of the entity's kind is not
-        recorded: it has no value while factsite's code stays the same.
-        """
+    def numbered(self, reads: Iterable[tuple[Any, str]]) -> array:
+        """The numbers of ``reads``. A read of a name that is not an attribute of the entity's
+        kind is not recorded: it has no value while factsite's code stays the same."""
         numbers = array("I")
         known = self._known
-        for read in self.reads:
+        for read in reads:
             number = known.get(read)
             if number is None:
                 number = known[read] = self._number(*read)
             if number >= 0:
                 numbers.append(number)
-        templates = tuple(sorted(self.templates))
-        self.reads = self.templates = None
-        return numbers, templates
+        return numbers
 
     def _number(self, entity: Any, attribute: str) -> int:
         """The number of a read first met, its value taken down; -1: not an attribute."""

@@ -19,6 +19,7 @@ import multiprocessing
 import os
 import signal
 import sys
+from array import array
 from dataclasses import dataclass, field, replace
 from functools import partial
 from itertools import groupby
@@ -37,7 +38,7 @@ from . import export
 from .cache import RECORDED, BuildState, Deferred, ReadNumbers, Recorder, fingerprint
 from .diagnostics import ContentError, Diagnostic
 from .i18n import MissingTranslation, Translations
-from .markdown import Prose, UnplacedProse
+from .markdown import ROOT, Prose, UnplacedProse
 from .model import (Claim, Claimant, Pagination, PartialDate, Rating, Site, Source, ThreadNode,
                     ThreadPart, Topic, paginate, thread_parts)
 from .write import write_file
@@ -53,6 +54,12 @@ CHUNK = 64  # pages a worker renders per task: few messages, yet a steady progre
 # Pages render in the order of their search shards (random across the model): after 8
 # chunks a worker had copied ~45 MiB at 10,000 claims (4 chunks: ~15 MiB less, ~5% more CPU).
 BATCH = 8
+# The macros of claim cards, which listings show: each claim's card is on ~6 pages (its
+# topics', its month's, its rating's, the home page's, its claimant's). Each is rendered once
+# per arguments (its links placed at each page's root) and reused with what it read: see
+# :meth:`_RecordingEnvironment.card`.
+CARDS = frozenset({"claim_summary"})
+CARDS_HELD = 50_000  # cards a process keeps (~0.6 KiB each): the rest are rendered where shown
 
 
 @dataclass(frozen=True)
@@ -350,6 +357,7 @@ class _Macro(jinja2.runtime.Macro):
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self._plain = not (self.caller or self.catch_kwargs or self.catch_varargs)
+        self._card = self._plain and self.name in CARDS
 
     @jinja2.pass_eval_context
     def __call__(self, *args: Any, **kwargs: Any) -> str:
@@ -390,6 +398,10 @@ class _Context(jinja2.runtime.Context):
     def call(__self, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805
         kind = type(__obj)
         if kind is _Macro:
+            if __obj._card and __self.environment.cards is not None:
+                shown = __self.environment.card(__self.eval_ctx, __obj, args, kwargs)
+                if shown is not None:
+                    return shown
             args = (__self.eval_ctx, *args)
         elif kind is not MethodType or __obj.__func__ not in _PLAIN_FUNCTIONS:
             if kind is MethodType and not hasattr(__obj, "jinja_pass_arg"):
@@ -421,6 +433,75 @@ class _RecordingEnvironment(jinja2.Environment):
     recorder: Recorder | None = None
     reads: set[tuple[Any, str]] | None = None  # the recorder's, while a page renders
     page_root = ""  # the way from the page being rendered to the site's root ('../../')
+    cards: dict[tuple, _Card] | None = None  # by macro and arguments; None: none reused
+    card_keys: list[tuple] | None = None  # while warming up: the cards each page showed
+
+    def card(self, eval_ctx: EvalContext, macro: _Macro, args: tuple, kwargs: dict,
+             ) -> Any:
+        """A call of a :data:`CARDS` macro, its text made once per arguments and placed at
+        the page's root, what it read made part of what the page read; None: call the macro
+        (arguments that are not all text, None or entities, or a card that needs the root).
+
+        Macros are imported without the page's context, so a card's text follows from its
+        arguments and what it reads, with its links made relative to the page (``|rel``):
+        it is rendered with :data:`ROOT` for a root, which each page replaces by its own.
+        """
+        key = _card_key(macro, args, kwargs)
+        if key is None:
+            return None
+        cards = self.cards
+        found = cards.get(key)
+        if found is None:
+            found = self._render_card(key)
+            if found is None:
+                return None
+            if len(cards) < CARDS_HELD:
+                cards[key] = found
+        if self.card_keys is not None:
+            self.card_keys.append(key)
+        text, numbers, templates = found
+        recorder = self.recorder
+        if recorder is not None and recorder.replayed is not None:  # a page being recorded
+            recorder.replayed.update(numbers)
+            recorder.templates.update(templates)
+        text = text.replace(ROOT, self.page_root)
+        return _new_markup(Markup, text) if eval_ctx.autoescape else text
+
+    def _render_card(self, key: tuple) -> _Card | None:
+        """The card of ``key`` (:func:`_card_key`), recording what it reads on its own."""
+        macro, arguments = key[0], key[1:]
+        recorder = self.recorder
+        root, reads = self.page_root, self.reads
+        if recorder is not None:
+            templates, replayed = recorder.templates, recorder.replayed
+            self.reads, recorder.templates, recorder.replayed = set(), set(), set()
+        self.page_root = ROOT
+        try:
+            text = macro._func(*arguments)
+        except _RootNeeded:
+            return None
+        finally:
+            self.page_root = root
+            if recorder is not None:
+                card = self.reads, recorder.templates, recorder.replayed
+                self.reads, recorder.templates, recorder.replayed = reads, templates, replayed
+        if recorder is None:
+            return text, array("I"), ()
+        numbers = recorder.numbered(card[0])
+        if card[2]:  # the cards it showed
+            numbers = array("I", card[2].union(numbers))
+        return text, numbers, tuple(card[1])
+
+    def shown_cards(self, keys: Iterable[tuple]) -> None:
+        """Render the cards of ``keys`` now (kept while there is room)."""
+        cards = self.cards
+        for key in keys:
+            if len(cards) >= CARDS_HELD:
+                return
+            if key not in cards:
+                found = self._render_card(key)
+                if found is not None:
+                    cards[key] = found
 
     def getattr(self, obj: Any, attribute: str) -> Any:  # the hot path of every page
         if type(obj) in RECORDED:
@@ -449,7 +530,9 @@ class _RecordingEnvironment(jinja2.Environment):
 
 
 class Renderer:
-    def __init__(self, templates_dir: Path, site: Site, recorder: Recorder | None = None):
+    def __init__(self, templates_dir: Path, site: Site, recorder: Recorder | None = None,
+                 cards: bool = False):
+        """``cards``: reuse the cards of :data:`CARDS` across the pages it renders."""
         self.templates_dir = Path(templates_dir)
         self.recorder = recorder
         self.env = _RecordingEnvironment(
@@ -466,6 +549,7 @@ class Renderer:
         self.env.filters["rel"] = _relative_url
         self.env.filters["date"] = translations.date
         self.env.recorder = recorder
+        self.env.cards = {} if cards else None
         self._globals = dict(self.env.globals)
         # The context of the page rendered last, its deferred values made: what its
         # fingerprint describes (:func:`made_from`), without making them again.
@@ -477,16 +561,38 @@ class Renderer:
         the model worked out on the way, and the bytecode the interpreter specialised while
         running them. A worker's first page otherwise copied 7-9 MiB of the parent's memory
         (1,000 claims; the 3.11 interpreter rewrites the code it runs). A page that fails is
-        left to its worker, which reports it."""
+        left to its worker, which reports it.
+
+        Reusing cards, it then renders every claim's card the way two listings or more (of
+        different templates) showed the claims they list, with the same arguments but the
+        claim: each listing lists every claim, so each such card is shown twice or more.
+        Workers render pages in an order random across the model, and each renders too few
+        of them to meet a card twice.
+        """
         first: dict[str, Page] = {}
         for page in pages:
             if page.template is not None:
                 first.setdefault(page.template, page)
+        shown: dict[tuple, set[str]] = {}  # card with the claim left out → listings' templates
         for page in first.values():
+            self.env.card_keys = keys = []
             try:
                 self.render(page)
             except ContentError:
                 pass
+            pagination = page.context.get("pagination")
+            listed = set(map(id, pagination.items)) if type(pagination) is Pagination else ()
+            for key in keys:
+                pattern = _card_pattern(key)
+                if pattern is not None and id(key[1 + pattern[1]]) in listed:
+                    shown.setdefault(pattern, set()).add(page.template)
+        self.env.card_keys = None
+        if self.env.cards is not None:
+            claims = self.env.globals["site"].claims
+            for (macro, slot, *arguments), templates in shown.items():
+                if len(templates) > 1:
+                    self.env.shown_cards((macro, *arguments[:slot], claim, *arguments[slot + 1:])
+                                         for claim in claims)
 
     def render_page(self, page: Page) -> tuple[str, Any]:
         """The page's text and, with a recorder, what it read: (local read ids, templates)."""
@@ -538,6 +644,8 @@ class Renderer:
         the last site.
         """
         self.env.cache.clear()
+        if self.env.cards:
+            self.env.cards.clear()
         self._globals = dict(self.env.globals)
 
     def _template_path(self, name: str) -> str:
@@ -575,7 +683,51 @@ def _relative_url(context: jinja2.runtime.Context, target: str | Prose) -> str |
     root = context.environment.page_root
     if isinstance(target, Prose):
         return target.at(root)
-    return root + target if (root or target) else "./"
+    if target:
+        return root + target
+    if root is ROOT:  # a card's link to the root: "./" from the home page, not ROOT's place
+        raise _RootNeeded
+    return root or "./"
+
+
+class _RootNeeded(Exception):
+    """A card asked for the page's root itself: it is rendered where shown."""
+
+
+# A card: its text with links behind ROOT, the numbers of what it read (replayed into
+# each page that shows it), the templates it loaded.
+_Card = tuple[str, array, tuple[str, ...]]
+_KEYABLE = frozenset({str, type(None), type(missing), *RECORDED})  # equal only if alike
+
+
+def _card_key(macro: _Macro, args: tuple, kwargs: dict) -> tuple | None:
+    """(macro, every argument in order, ``missing`` where left to its default), or None if
+    an argument may equal another that shows differently (``1 == True``) or the call is
+    one Jinja refuses."""
+    count = macro._argument_count
+    if len(args) > count:
+        return None
+    arguments = [*args]
+    used = 0
+    for name in macro.arguments[len(args):]:
+        value = kwargs.get(name, missing)
+        used += value is not missing
+        arguments.append(value)
+    if used != len(kwargs) - ("_block_vars" in kwargs) - ("_loop_vars" in kwargs):
+        return None
+    for argument in arguments:
+        if type(argument) not in _KEYABLE:
+            return None
+    return (macro, *arguments)
+
+
+def _card_pattern(key: tuple) -> tuple | None:
+    """(macro, the claim's place, the arguments with None there) of a card shown with one
+    claim and no other entity; None for another."""
+    slots = [n for n, argument in enumerate(key[1:]) if type(argument) in RECORDED]
+    if len(slots) != 1 or type(key[1 + slots[0]]) is not Claim:
+        return None
+    return (key[0], slots[0], *key[1:1 + slots[0]], None, *key[2 + slots[0]:])
 
 
 @dataclass(frozen=True)
@@ -639,11 +791,13 @@ def render_pages(site: Site, templates_dir: Path, pages: Sequence[Page], staging
             _start_worker(None, None, None, None)
     else:
         if start_method == "fork":  # set up once here: each forked worker inherits it
-            _start_worker(*job)
-            _worker[0].warm_up(pages)
-            job = (None, None, None, None, numbers)
             if numbers is not None:  # which reads' values a worker took down, for all
                 _taken = mmap.mmap(-1, max(1, numbers.end))
+            _start_worker(*job)
+            _worker[0].warm_up(pages)
+            if state is not None:  # what its cards read
+                state.take(_worker[0].recorder.new_values())
+            job = (None, None, None, None, numbers)
         gc.freeze()  # what exists now is shared with the forked workers: keep GC off its pages
         try:
             with multiprocessing.get_context(start_method).Pool(
@@ -717,7 +871,7 @@ def _start_worker(site: Site | None, templates_dir: Path | None, pages: Sequence
     the staging.
     """
     global _worker
-    recorder = None if numbers is None else Recorder(numbers)
+    recorder = None if numbers is None else Recorder(numbers, _taken)
     if in_pool:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         if site is None:  # forked: the parent's renderer, site and plan
@@ -727,7 +881,8 @@ def _start_worker(site: Site | None, templates_dir: Path | None, pages: Sequence
             renderer.recorder = renderer.env.recorder = recorder
             return
     _worker = None if site is None else (
-        Renderer(templates_dir, site, recorder), plan(site) if pages is None else pages, staging)
+        Renderer(templates_dir, site, recorder, cards=True), plan(site) if pages is None else pages,
+        staging)
 
 
 def _data_files(pages: Sequence[Page], indexes: Sequence[int], staging: Path,

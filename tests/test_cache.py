@@ -240,3 +240,33 @@ def test_a_value_taken_down_again_tells_whether_it_changed(tmp_path):
     assert state.take([(first, digest(b"a")), (second, digest(b"b"))]) == []
     assert state.take([(first, digest(b"a")), (second, digest(b"c"))]) == [second]
     assert state.values[second * TOKEN:(second + 1) * TOKEN] == digest(b"c")
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_an_edit_a_reused_card_shows_renders_every_page_showing_it_and_only_those(tmp_path,
+                                                                                   jobs):
+    """A claim's card is rendered once and shown by every listing of the claim (its topics',
+    its month's, its rating's, its claimant's and a page of the home page's) and the pages
+    of claims related to it, with what it read: an edit to a field the card shows renders
+    all those pages again, and only the pages that changed. Two workers take cards their
+    parent rendered before forking."""
+    content = tmp_path / "content"
+    generate(content, 300)  # enough pages for workers
+    out = tmp_path / "site"
+    pipeline.build(content, TEMPLATES, out, jobs=jobs)
+    pages = lambda: {path: data for path, data in every_file(out).items()  # noqa: E731
+                     if path.endswith(".html")}
+    before, before_inodes = pages(), inodes(out)
+    claim = content / "claims" / "claim-000123.yaml"
+    claim.write_text(claim.read_text() + "venue: The edited hall\n")
+    result = pipeline.build(content, TEMPLATES, out, jobs=jobs)
+    after, after_inodes = pages(), inodes(out)
+    rendered = {path for path in after if after_inodes[path] != before_inodes.get(path)}
+    changed = {path for path in after if after[path] != before.get(path)}
+    assert rendered == changed
+    assert all(b"The edited hall" in after[path] for path in changed)
+    # its card on the listings, and on the page of the claim disputing it (claim-000124)
+    showing = {path.split("/")[0] for path in changed - {"claims/claim-000123/index.html"}}
+    assert showing == {"page", "topics", "timeline", "ratings", "claimants", "claims"}
+    assert len(changed) == 8 == result.rendered
+    assert every_file(out) == cold(content, TEMPLATES, tmp_path / "cold")

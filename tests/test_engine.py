@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from factsite import pipeline
+from factsite import pipeline, render
 from factsite.cache import CACHE_DIR, BuildState
 from factsite.diagnostics import ContentError
 from factsite.model import _flatten, pickle_site, unpickle_site
@@ -73,6 +73,41 @@ def test_workers_forked_per_batch_render_and_record_what_one_process_does(archiv
     assert every_file(tmp_path / "1") == every_file(tmp_path / "2")
     assert recorded[1] == recorded[2]
     assert all(reads for _, templates, reads in recorded[2].values() if templates)
+
+
+def test_reused_cards_render_and_record_what_cards_rendered_where_shown_do(archive, tmp_path,
+                                                                            monkeypatch):
+    """Cards rendered once, placed on each page and their reads replayed (in one process, or
+    rendered before forking two workers) give the bytes and the recorded reads, page by page,
+    of each card rendered where it is shown; also with cards that link to the site's root
+    itself ('./' from the home page: those are rendered where shown), and that load a
+    template."""
+    templates = tmp_path / "templates"
+    shutil.copytree(TEMPLATES, templates)
+    partials = templates / "_partials.html"
+    card = '<article class="claim-card'
+    partials.write_text(partials.read_text().replace(card, (
+        '{% if claim.id.endswith("7") %}<a href="{{ \'\'|rel }}">home</a>{% endif %}'
+        '{% include "note.html" %}') + card, 1))
+    (templates / "note.html").write_text("<!-- a template a card loads -->")
+    site, _ = pipeline.load_site(archive)
+    pages = plan(site)
+    recorded = {}
+    for run, jobs, cards in (("where shown", 1, frozenset()), ("one", 1, render.CARDS),
+                             ("forked", 2, render.CARDS)):
+        monkeypatch.setattr(render, "CARDS", cards)
+        state = BuildState()
+        (tmp_path / run).mkdir()
+        written = render_pages(site, templates, pages, tmp_path / run, jobs=jobs, batch=1,
+                               state=state)
+        recorded[run] = {page.path: (page.digest, page.templates,
+                                     sorted(state.key(n) for n in page.reads))
+                         for page in written}
+    assert b'<a href="./">home</a>' in (tmp_path / "one" / "index.html").read_bytes()
+    assert "note.html" in recorded["forked"]["topics/topic-01/index.html"][1]
+    assert every_file(tmp_path / "one") == every_file(tmp_path / "where shown")
+    assert every_file(tmp_path / "forked") == every_file(tmp_path / "where shown")
+    assert recorded["one"] == recorded["where shown"] == recorded["forked"]
 
 
 def test_forked_workers_take_each_value_read_down_once(archive, tmp_path):
