@@ -315,22 +315,34 @@ def read_limited(file: Path, limit: int, what: str) -> bytes:
 
     Special files are refused before opening (a named pipe would block forever),
     and the file is opened without blocking and checked again, in case it was
-    replaced in between. A missing file raises FileNotFoundError.
+    replaced in between. A missing file raises FileNotFoundError. The file is read
+    by the size it has (asking for ``limit`` bytes at once, through a buffered file,
+    made each read allocate and give back that much: four fifths of the time of
+    reading 13,000 small files).
     """
     _regular(_stat(file), limit, what)
     try:
         fd = os.open(file, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
     except OSError as error:
         raise _os_problem(file, error) from None
-    with os.fdopen(fd, "rb") as handle:
-        _regular(os.fstat(fd), limit, what)
-        try:
-            data = handle.read(limit + 1)
-        except OSError as error:
-            raise _os_problem(file, error) from None
-    if len(data) > limit:  # it grew since
-        raise _too_large(len(data), limit, what)
-    return data
+    try:
+        st = os.fstat(fd)
+        _regular(st, limit, what)
+        chunks, total, ask = [], 0, st.st_size + 1  # one byte more: whether it grew since
+        while total <= limit:
+            chunk = os.read(fd, min(ask, limit + 1 - total))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            total += len(chunk)
+            ask = max(ask, 2**16)
+    except OSError as error:
+        raise _os_problem(file, error) from None
+    finally:
+        os.close(fd)
+    if total > limit:  # it grew since
+        raise _too_large(total, limit, what)
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 def _regular(st: os.stat_result, limit: int, what: str) -> None:
@@ -419,14 +431,29 @@ def parse_positions(text: str, line_offset: int = 0) -> tuple[Any, Positions]:
     # Each frame: [container, pending mapping key or None, its path]
     stack: list[list[Any]] = []
     documents = 0
-    lines = Lines(text)
+    original = text
+    lines: Lines | None = None  # made when a position is not libyaml's: rarely
     text, restore = _shield(text)
 
+    def table() -> Lines:
+        nonlocal lines
+        if lines is None:
+            lines = Lines(original)
+        return lines
+
     def position(offset: int) -> Mark:
-        line, col = lines.position(offset)
+        line, col = table().position(offset)
         return line + line_offset, col
 
     end = len(text)
+
+    def block_start(event: Any) -> Mark:
+        """Where a block scalar's text starts: on the line after its ``|`` or ``>``."""
+        mark = event.start_mark
+        found = _NEXT_LINE.match(text, mark.index)
+        if found is None or found.end() >= end:  # no line after it, or at the end of the text
+            return position(_block_start(table(), mark.index))
+        return mark.line + 2 + line_offset, found.end() - found.start(1) + 1
 
     def at(event: Any) -> Mark:
         # libyaml counts lines (LF, CR LF, CR: _shield hid the others) and columns in
@@ -487,7 +514,7 @@ def parse_positions(text: str, line_offset: int = 0) -> tuple[Any, Positions]:
             _refuse_tag(event, at(event))
             if isinstance(event, yaml.ScalarEvent):
                 if place(_scalar(event, restore), event) and event.style in ("|", ">"):
-                    flat[-2:] = array("I", position(_block_start(lines, event.start_mark.index)))
+                    flat[-2:] = array("I", block_start(event))
                 continue
             container: Any = [] if isinstance(event, yaml.SequenceStartEvent) else {}
             if stack:  # its path: only containers need theirs, for what they hold
@@ -501,7 +528,7 @@ def parse_positions(text: str, line_offset: int = 0) -> tuple[Any, Positions]:
             stack.append([container, None, path])
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
-        explained = explain_syntax_error(text, lines.position(mark.index)[0] - 1 if mark else 0)
+        explained = explain_syntax_error(text, table().position(mark.index)[0] - 1 if mark else 0)
         if explained:
             (line, col), message, hint = explained
             raise _Problem((line + line_offset, col), message, hint) from None
@@ -519,8 +546,12 @@ def parse_positions(text: str, line_offset: int = 0) -> tuple[Any, Positions]:
     return root, Positions(root, flat)
 
 
+# The rest of a line, its break, and the indentation of the next one.
+_NEXT_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)( *)")
+
+
 def _block_start(lines: Lines, indicator: int) -> int:
-    """A block scalar's text starts on the line after its ``|`` or ``>``."""
+    """The offset where a block scalar's text starts: on the line after its ``|`` or ``>``."""
     line = lines.position(indicator)[0]
     if line >= len(lines.starts):
         return indicator

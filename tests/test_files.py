@@ -111,22 +111,22 @@ def test_permission_denied(content, monkeypatch, capsys, failing):
 
 def test_a_read_error_names_the_file(content, monkeypatch, capsys):
     """Simulated: a failing disk (or a link to a device that fails, refused before this)."""
-    real = os.fdopen
+    real_open, real_read = os.open, os.read
+    opened = set()  # files the loader opened: reading any of them fails
 
-    class Failing:
-        def __init__(self, fd, mode):
-            self.file = real(fd, mode)
+    def opening(path, *args, **kwargs):
+        fd = real_open(path, *args, **kwargs)
+        opened.add(fd)
+        return fd
 
-        def __enter__(self):
-            return self
-
-        def __exit__(self, *exc):
-            self.file.close()
-
-        def read(self, size=-1):
+    def reading(fd, size):
+        if fd in opened:
+            opened.discard(fd)  # closed after the failure: the number may come back
             raise OSError(errno.EIO, "Input/output error")
+        return real_read(fd, size)
 
-    monkeypatch.setattr(load.os, "fdopen", Failing)
+    monkeypatch.setattr(load.os, "open", opening)
+    monkeypatch.setattr(load.os, "read", reading)
     code, err = check(content, monkeypatch, capsys)
     assert code == 1
     assert err.startswith("content/claimants/ana-lima.yaml:1:1: error: cannot read: "
