@@ -135,7 +135,10 @@ class SourceText:
         return normalise(self.text)
 
     def occurrences(self, quote: str) -> list[Span]:
-        needle = fold(quote)
+        return self._occurrences(fold(quote))
+
+    def _occurrences(self, needle: str) -> list[Span]:
+        """The spans of a folded quote."""
         if not needle:
             raise EmptyQuote("quote is empty")
         folded, origin = self._folded
@@ -162,9 +165,10 @@ class SourceText:
         parts must occur in order, within one paragraph; marks at its start or end only
         say that the quote starts or ends mid-sentence.
         """
-        matches = [(span,) for span in self.occurrences(quote)]
-        parts = [part for part in _OMISSION.split(fold(quote)) if part]
-        if not matches and parts != [fold(quote)]:
+        folded_quote = fold(quote)
+        matches = [(span,) for span in self._occurrences(folded_quote)]
+        parts = [part for part in _OMISSION.split(folded_quote) if part]
+        if not matches and parts != [folded_quote]:
             matches = self._in_order(parts)
             if not matches:
                 missing = [part for part in parts if part not in self._folded[0]]
