@@ -250,8 +250,9 @@ def _checked_here(content_dir: Path, base_url: str | None, cache: Cache | None,
                 if cache:
                     cache.save_memos()
             links = checked.links
-            del documents, problems, checked  # only the site, its warnings and links cross
-        gc.collect()
+            # Only the site, its warnings and links cross. What goes is freed here and now:
+            # it holds no cycles (a collection found none, in a tenth of a second).
+            del documents, problems, checked
         release_memory()
         return "site", site, diagnostics, links
     except ContentError as error:
