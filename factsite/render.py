@@ -21,7 +21,7 @@ import signal
 import sys
 from array import array
 from dataclasses import dataclass, field, replace
-from functools import partial
+from functools import cached_property, partial
 from itertools import groupby
 from operator import attrgetter
 from pathlib import Path
@@ -563,6 +563,8 @@ class Renderer:
         (1,000 claims; the 3.11 interpreter rewrites the code it runs). A page that fails is
         left to its worker, which reports it.
 
+        Every entity's cached values are worked out too (:func:`_work_out`).
+
         Reusing cards, it then renders every claim's card the way two listings or more (of
         different templates) showed the claims they list, with the same arguments but the
         claim: each listing lists every claim, so each such card is shown twice or more.
@@ -587,6 +589,7 @@ class Renderer:
                 if pattern is not None and id(key[1 + pattern[1]]) in listed:
                     shown.setdefault(pattern, set()).add(page.template)
         self.env.card_keys = None
+        _work_out(self.env.globals["site"])
         if self.env.cards is not None:
             claims = self.env.globals["site"].claims
             for (macro, slot, *arguments), templates in shown.items():
@@ -662,6 +665,24 @@ class Renderer:
                 found = (str(self.templates_dir / Path(filename).relative_to(root)), tb.tb_lineno)
             tb = tb.tb_next
         return found
+
+
+def _work_out(site: Site) -> None:
+    """Work out each cached property of every entity of ``site``: forked workers then share
+    them. Each worker otherwise worked them out again for the entities its pages read, and
+    copied the memory it kept them in (a claimant's ``disputed_by``, read by each claim page's
+    claimant card: 2.5% of the workers' time at 10,000 claims)."""
+    for group in (site.claims, site.claimants, site.sources, site.topics, site.ratings,
+                  site.pages, (site,)):
+        names = _CACHED[type(group[0])] if group else ()
+        for name in names:
+            for entity in group:
+                getattr(entity, name)
+
+
+_CACHED = {kind: tuple(name for cls in reversed(kind.__mro__) for name, value in vars(cls).items()
+                       if isinstance(value, cached_property))
+           for kind in RECORDED}
 
 
 def made_from(page: Page, values: dict[str, Any] | None = None) -> bytes:
