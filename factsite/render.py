@@ -191,7 +191,7 @@ def entry_pages(site: Site, entity: Claim | Claimant | Source | Topic | Rating,
         # Its counterclaims, then the claims supporting it: any number, so paginated.
         linked = [("disputed_by", c) for c in entity.disputed_by] + [
             ("supported_by", c) for c in entity.relations["supported_by"]]
-        context = {"claim": entity, "jsonld": Deferred(export.claim_jsonld, entity, site),
+        context = {"claim": entity, "jsonld": Deferred(export.claim_jsonld_script, entity, site),
                    "thread_url": thread_url(entity, thread_urls)}
         return [Page(p.url, "claim.html", {
             **context, "pagination": p,

@@ -77,7 +77,11 @@ def write_file(root: Path, relative: str, content: str | bytes | Iterable[str]) 
     """Write one file of the site under ``root`` (a staging directory); return the sha256 of
     its bytes. ``content`` may come in pieces (a data file of the whole archive)."""
     target = os.path.join(root, relative)
-    os.makedirs(os.path.dirname(target), exist_ok=True)
+    folder = os.path.dirname(target)
+    try:  # most pages: their own folder, in one made already (makedirs stats it first)
+        os.mkdir(folder)
+    except OSError:
+        os.makedirs(folder, exist_ok=True)
     hasher = hashlib.sha256()
     with open(target, "wb") as file:
         for piece in [content] if isinstance(content, (str, bytes)) else content:

@@ -199,7 +199,7 @@ def test_a_deferred_context_value_fingerprints_as_the_value_it_makes(tmp_path):
     claim = model.site.claims[0]
     [page] = [page for page in model.pages if page.context.get("claim") is claim]
     assert type(page.context["jsonld"]) is Deferred
-    made = export.claim_jsonld(claim, model.site)
+    made = export.claim_jsonld_script(claim, model.site)
     assert fingerprint(page.context["jsonld"]) == fingerprint(made)
     assert fingerprint({"jsonld": page.context["jsonld"]}) == fingerprint({"jsonld": made})
     renderer = Renderer(TEMPLATES, model.site)
