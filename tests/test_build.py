@@ -42,6 +42,18 @@ def test_build_twice_gives_identical_bytes(tmp_path, content):
     assert any(p.startswith("pagefind/filter/") for p in a)  # the search index, filters too
 
 
+def test_the_built_site_is_read_again_only_when_asked_for(tmp_path, content):
+    """The site leaves the build's process while Pagefind runs; the result reads it back from
+    the loading process's file on first use only (the command line never asks)."""
+    result = pipeline.build(content, TEMPLATES, tmp_path / "site", use_cache=False)
+    assert callable(result.loaded) and "site" not in vars(result)
+    site = result.site
+    assert result.site is site and len(site.claims) == result.claims
+    kept = pipeline.build(content, TEMPLATES, tmp_path / "kept",
+                          model=pipeline.load_model(content, None))  # the dev server's site
+    assert kept.site is kept.loaded and len(kept.site.claims) == result.claims
+
+
 def every_file(root: Path) -> dict[str, bytes]:
     return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*"))
             if p.is_file()}
