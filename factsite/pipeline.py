@@ -140,12 +140,14 @@ def _check(documents: list[Document], problems: list[Diagnostic], base_url: str 
            ) -> tuple[Checked, Site, list[Diagnostic]]:
     """Check and assemble; the diagnostics so far, or ContentError with every problem.
 
-    ``save_memos``: write the cache's memos once checked, before assembling (their
-    tables then leave memory)."""
+    ``save_memos``: write the cache's memos (their tables then leave memory): those of
+    the documents while the Markdown is checked in workers (the check does not use them),
+    the others once checked, before assembling."""
     from .schema import override_base_url
     from .validate import assemble, check, unused
 
-    checked, found = check(documents, cache, jobs=jobs)
+    checked, found = check(documents, cache, jobs=jobs, meanwhile=partial(
+        cache.save_memos, ["documents"]) if save_memos and cache else None)
     if save_memos and cache:
         cache.save_memos()
     diagnostics = problems + found
@@ -252,8 +254,6 @@ def _checked_here(content_dir: Path, base_url: str | None, cache: Cache | None,
         with _collector_paused():
             try:
                 documents, problems = load_content(Path(content_dir), cache, jobs=jobs)
-                if cache:
-                    cache.save_memos(["documents"])  # the check does not use them
                 checked, site, diagnostics = _check(documents, problems, base_url, cache, jobs,
                                                     save_memos=True)
             finally:

@@ -21,7 +21,7 @@ from collections import defaultdict, namedtuple
 from dataclasses import dataclass
 from functools import partial
 from pathlib import PurePath
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ValidationError
@@ -69,17 +69,18 @@ def validate(documents: Iterable[Document], cache: Cache | None = None,
 
 
 def check(documents: Iterable[Document], cache: Cache | None = None, *, jobs: int | None = None,
-          ) -> tuple[Checked | None, list[Diagnostic]]:
+          meanwhile: Callable[[], None] | None = None) -> tuple[Checked | None, list[Diagnostic]]:
     """Run every rule; return the checked documents (None on any error) and all diagnostics.
 
     With a ``cache``, quotes and Markdown seen in an earlier build are not worked out again.
     The Markdown of each file (most of the work) is rendered and checked in ``jobs``
-    forked processes (default: one per core for a large archive).
+    forked processes (default: one per core for a large archive). ``meanwhile``: other
+    work for this process, done while they do (first, without them).
     """
     documents = list(documents)
     if jobs is None:
         jobs = os.cpu_count() or 1 if len(documents) >= PARALLEL_FROM else 1
-    return _Checker(documents, cache).run(jobs)
+    return _Checker(documents, cache).run(jobs, meanwhile)
 
 
 def recheck(checked: Checked, document: Document, cache: Cache | None = None,
@@ -166,14 +167,17 @@ class _Checker:
 
     # -- passes ----------------------------------------------------------------
 
-    def run(self, jobs: int = 1) -> tuple[Checked | None, list[Diagnostic]]:
+    def run(self, jobs: int = 1, meanwhile: Callable[[], None] | None = None,
+            ) -> tuple[Checked | None, list[Diagnostic]]:
+        if meanwhile and jobs < 2:
+            meanwhile()
         for doc in self.documents:
             self.check_shape(doc)
         # once every id is known: links name entries
         prose = [doc for doc in self.documents if not doc.failed]
         site_entry = self.parsed["site"].get("site")
         if jobs > 1:
-            self.check_in_workers(prose, jobs)
+            self.check_in_workers(prose, jobs, meanwhile)
         else:
             for doc in prose:
                 self.check_markdown_fields(doc)
@@ -207,9 +211,11 @@ class _Checker:
                 doc.path, doc.body_line + line - 1, col,
                 "page text is still a TODO placeholder", rest or "write the page in Markdown"))
 
-    def check_in_workers(self, documents: list[Document], jobs: int) -> None:
+    def check_in_workers(self, documents: list[Document], jobs: int,
+                         meanwhile: Callable[[], None] | None = None) -> None:
         """:meth:`check_markdown_fields` of ``documents``, and :meth:`check_claim` of the
-        claims among them, in forked workers, merged in order.
+        claims among them, in forked workers, merged in order; ``meanwhile`` runs here as
+        soon as they started (this process only merges what they send).
 
         Workers inherit this checker (and the cache's Markdown and quote memos) and send
         back what they found, and which memos they used or made, for the cache to keep.
@@ -225,7 +231,10 @@ class _Checker:
         try:
             with multiprocessing.get_context("fork").Pool(
                     jobs, initializer=ignore_sigint, maxtasksperchild=MARKDOWN_BATCH) as pool:
-                for diagnostics, markdown, links, anchors, memos in pool.imap(_check_part, parts):
+                found = pool.imap(_check_part, parts)
+                if meanwhile:
+                    meanwhile()
+                for diagnostics, markdown, links, anchors, memos in found:
                     self.diagnostics += diagnostics
                     self.markdown.update(markdown)
                     self.links += links
@@ -669,15 +678,18 @@ def assemble(checked: Checked) -> m.Site:
     claims = {doc.id: _new_claim(doc, c, claimants, ratings, topics, markdown)
               for doc, c in claim_entries}
 
-    # Reverse indexes, each filled in one pass over the claims.
+    # Reverse indexes, each filled in one pass over the claims in date order: each list of
+    # claims comes out in that order, without a sort of its own.
+    ordered = _chronological(claims.values())
     citations: dict[str, list[m.Passage]] = defaultdict(list)
     disputed_by: dict[str, list[m.Claim]] = defaultdict(list)
     supported_by: dict[str, list[m.Claim]] = defaultdict(list)
     by_claimant: dict[str, list[m.Claim]] = defaultdict(list)
     by_topic: dict[str, list[m.Claim]] = defaultdict(list)
     by_rating: dict[str, list[m.Claim]] = defaultdict(list)
-    for doc, c in claim_entries:
-        claim = claims[doc.id]
+    entries = {doc.id: c for doc, c in claim_entries}
+    for claim in ordered:
+        c = entries[claim.id]
         _link_claim(claim, c, claims, sources, anchors)
         for passage in claim.passages:
             citations[passage.source.id].append(passage)
@@ -692,21 +704,19 @@ def assemble(checked: Checked) -> m.Site:
         if c.rating:
             by_rating[c.rating].append(claim)
     for claim in claims.values():
-        m.link(claim,
-               disputed_by=_chronological(disputed_by[claim.id]),
-               supported_by=_chronological(supported_by[claim.id]))
-    ordered = _chronological(claims.values())
+        m.link(claim, disputed_by=tuple(disputed_by[claim.id]),
+               supported_by=tuple(supported_by[claim.id]))
     for thread in m.build_threads(ordered):
         for node in thread.walk():
             m.link(node.claim, thread=thread)
     for source in sources.values():
         m.link(source, citations=_in_text_order(citations[source.id]))
     for claimant in claimants.values():
-        m.link(claimant, claims=_chronological(by_claimant[claimant.id]))
+        m.link(claimant, claims=tuple(by_claimant[claimant.id]))
     for topic in topics.values():
-        m.link(topic, claims=_chronological(by_topic[topic.id]))
+        m.link(topic, claims=tuple(by_topic[topic.id]))
     for rating in ratings.values():
-        m.link(rating, claims=_chronological(by_rating[rating.id]))
+        m.link(rating, claims=tuple(by_rating[rating.id]))
 
     pages = tuple(
         new_entity(doc, p, checked)
@@ -943,7 +953,8 @@ def _sorted(entries: dict[str, tuple[Document, Any]]) -> list[tuple[Document, An
 
 
 def _chronological(claims: Iterable[m.Claim]) -> tuple[m.Claim, ...]:
-    return tuple(sorted(claims, key=m.Claim.chronological))
+    claims = tuple(claims)
+    return claims if len(claims) < 2 else tuple(sorted(claims, key=m.Claim.chronological))
 
 
 def _merged(listed: tuple[m.Claim, ...], gone: set[str], added: Iterable[m.Claim],

@@ -101,6 +101,21 @@ def test_workers_check_like_one_process(tmp_path: Path) -> None:
         for c in sites[1].claims]
 
 
+def test_other_work_runs_while_workers_check(tmp_path: Path) -> None:
+    """``meanwhile`` (the build writes the parsed documents to its cache) runs once, while
+    the workers check the Markdown; without workers, before the check."""
+    import multiprocessing
+    content = tmp_path / "content"
+    generate(content, 40)
+    documents = load_content(content)[0]
+    workers_seen = []
+    meanwhile = lambda: workers_seen.append(len(multiprocessing.active_children()))  # noqa: E731
+    assert check(documents, jobs=2, meanwhile=meanwhile) == check(documents, jobs=1)
+    assert len(workers_seen) == 1 and workers_seen[0] >= 1
+    check(documents, jobs=1, meanwhile=meanwhile)
+    assert workers_seen[1:] == [0]
+
+
 def test_markdown_and_quotes_made_by_workers_are_kept_in_the_cache(tmp_path: Path,
                                                                     monkeypatch) -> None:
     from factsite import validate
