@@ -346,7 +346,7 @@ def build(content_dir: Path, templates_dir: Path, out_dir: Path, *, strict: bool
                 shard_pages=shard_pages, jobs=jobs,
                 # Render workers on every core leave none to a Pagefind run: one beside them
                 # was ~115 MiB of the build's peak (10,000 claims) for no time gained. Once
-                # they are done, runs go on the cores the data files leave (render_pages' idle).
+                # they are done, runs go on the cores this process leaves (render_pages' idle).
                 beside=1 if jobs == 1 else 0)) if index else None
             for path, record in records.items():
                 if record is not None:  # kept from the last build

@@ -790,8 +790,8 @@ def render_pages(site: Site, templates_dir: Path, pages: Sequence[Page], staging
     recorded into it (its entities numbered first). ``order``: a key of the pages' paths
     to render them in (default: the plan's); ``written``: told of each chunk's pages as
     they are written (the search index starts on them); ``idle``: told how many of the
-    ``jobs`` cores the stage leaves idle once its workers are done: all but the one that
-    writes the data files (the search index runs Pagefind on them).
+    ``jobs`` cores the stage leaves idle once its workers are done: all but the build's
+    own (the search index runs Pagefind on them).
     """
     global _taken
     Translations.load(Path(templates_dir) / "i18n", site.language)  # broken: stop before forking
@@ -799,9 +799,11 @@ def render_pages(site: Site, templates_dir: Path, pages: Sequence[Page], staging
                      key=lambda index: index if order is None else order(pages[index].path))
     total = len(indexes)
     jobs = jobs or (os.cpu_count() or 1 if total >= 4 * CHUNK else 1)
-    # The data files read every claim: a forked worker making one copied the memory pages
-    # of the whole site it touched (reference counts; ~330 MiB at 100,000 claims). Made
-    # here once the workers are gone, they copy nothing.
+    # The data files read every claim: a render worker making one copied the memory pages
+    # of most of the site as it grew (reference counts; 740 MiB at 100,000 claims). A
+    # process forked for them alone makes them while this one sets up the workers (renders
+    # every claim's card: ~0.7 s of one core at 10,000 claims); it copies 41 of the 113 MiB
+    # this process holds then, and is gone before the workers have grown.
     data = [index for index in indexes if pages[index].produce is not None] if jobs > 1 else []
     pooled = [index for index in indexes if pages[index].produce is None] if data else indexes
     chunks = [pooled[start:start + CHUNK] for start in range(0, len(pooled), CHUNK)]
@@ -818,32 +820,36 @@ def render_pages(site: Site, templates_dir: Path, pages: Sequence[Page], staging
         finally:
             _start_worker(None, None, None, None)
     else:
-        if start_method == "fork":  # set up once here: each forked worker inherits it
-            if numbers is not None:  # which reads' values a worker took down, for all
-                _taken = mmap.mmap(-1, max(1, numbers.end))
-            _start_worker(*job)
-            _worker[0].warm_up(pages)
-            if state is not None:  # what its cards read
-                state.take(_worker[0].recorder.new_values())
-            job = (None, None, None, None, numbers)
-        gc.freeze()  # what exists now is shared with the forked workers: keep GC off its pages
+        apart = _DataFiles(pages, data, staging) if data and start_method == "fork" else None
         try:
+            if start_method == "fork":  # set up once here: each forked worker inherits it
+                if numbers is not None:  # which reads' values a worker took down, for all
+                    _taken = mmap.mmap(-1, max(1, numbers.end))
+                _start_worker(*job)
+                _worker[0].warm_up(pages)
+                if state is not None:  # what its cards read
+                    state.take(_worker[0].recorder.new_values())
+                job = (None, None, None, None, numbers)
+            gc.freeze()  # what exists now is shared with the forked workers: keep GC off it
             with multiprocessing.get_context(start_method).Pool(
                     jobs, initializer=_start_worker, initargs=(*job, True),
                     maxtasksperchild=batch) as pool:
                 results = _collect(pool.imap(_render_chunk, chunks), progress, total, state,
                                    written)
+            if idle:
+                idle(jobs - 1)
+            if data:
+                made = apart.result() if apart else _data_files(pages, data, staging)
+                results += _collect([made], progress, total, None, written,
+                                    done=total - len(data))
         finally:
+            if apart:
+                apart.stop()
             gc.unfreeze()
             _start_worker(None, None, None, None)
             if _taken is not None:
                 _taken.close()
                 _taken = None
-        if data:
-            if idle:
-                idle(jobs - 1)
-            results += _collect([_data_files(pages, data, staging)], progress, total, None,
-                                written, done=total - len(data))
     # In the plan's order, whatever the order they rendered in: the first page named is the
     # plan's first to meet the error.
     problems = [d for _, d in sorted((p for _, found in results for p in found),
@@ -919,6 +925,48 @@ def _data_files(pages: Sequence[Page], indexes: Sequence[int], staging: Path,
     return ([Rendered(pages[index].path, write_file(staging, pages[index].path,
                                                     pages[index].produce()))
              for index in indexes], [], [])
+
+
+class _DataFiles:
+    """The data files at ``indexes`` of ``pages``, written into ``staging`` by a forked process
+    while this one goes on (see :func:`render_pages`)."""
+
+    def __init__(self, pages: Sequence[Page], indexes: Sequence[int], staging: Path):
+        context = multiprocessing.get_context("fork")
+        self.receive, send = context.Pipe(duplex=False)
+        self.process = context.Process(target=_write_data, args=(send, pages, indexes, staging),
+                                       daemon=True)
+        self.process.start()
+        send.close()
+        self.received = False
+
+    def result(self) -> tuple[list[Rendered], list, list]:
+        """What :func:`_data_files` returns, once the process has written them."""
+        try:
+            outcome, value = self.receive.recv()
+            self.received = True
+        except EOFError:
+            raise RuntimeError("the process that wrote the data files ended without its result"
+                               ) from None
+        if outcome == "raised":
+            raise value
+        return value
+
+    def stop(self) -> None:
+        """Wait for the process to end (end it first if the build was stopped)."""
+        if not self.received:
+            self.process.kill()
+        self.process.join()
+        self.receive.close()
+
+
+def _write_data(send: Any, pages: Sequence[Page], indexes: Sequence[int], staging: Path) -> None:
+    """In :class:`_DataFiles`' process: write the data files and send what they are."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the build's process stops this one
+    try:
+        send.send(("made", _data_files(pages, indexes, staging)))
+    except BaseException as error:  # noqa: BLE001 - raised again in the build's process
+        send.send(("raised", error))
 
 
 def _render_chunk(indexes: Sequence[int],

@@ -108,29 +108,49 @@ def test_pagefind_starts_while_pages_still_render(tmp_path, monkeypatch):
     assert every_file(out) == every_file(tmp_path / "cold")
 
 
-def test_pagefind_runs_beside_the_data_files_once_the_render_workers_are_done(tmp_path,
-                                                                             monkeypatch):
-    """Render workers on both cores leave none to Pagefind; once they are done, the build's
-    own process writes the data files on one core and a run goes on the other."""
-    import threading
+def test_data_files_are_written_apart_and_pagefind_starts_once_render_workers_are_done(
+        tmp_path, monkeypatch):
+    """Render workers on both cores leave none to Pagefind. The data files are written by a
+    process of their own while the pages render; once the workers are done, a run starts on
+    the core the build's process leaves (before the search stage itself begins)."""
     from factsite import export
     content, out = tmp_path / "content", tmp_path / "site"
     corpus.generate(content, 60)
-    running = threading.Event()
-    seen = []  # whether a run had started when the data file was made (waiting for one)
+    said, started = [], []  # progress lines; whether the search stage had begun at each run
     index, make = search._index_shard, export.claims_json
 
     def claims_json(site):
-        seen.append(running.wait(timeout=20))
+        (tmp_path / "pid").write_text(str(os.getpid()))
         yield from make(site)
 
-    monkeypatch.setattr(search, "_index_shard", lambda *a: running.set() or index(*a))
+    monkeypatch.setattr(search, "_index_shard", lambda *a: started.append(
+        any(line.startswith("indexing") for line in said)) or index(*a))
     monkeypatch.setattr(export, "claims_json", claims_json)
-    pipeline.build(content, TEMPLATES, out, shard_pages=10, jobs=2)
-    assert seen == [True]
+    pipeline.build(content, TEMPLATES, out, shard_pages=10, jobs=2, progress=said.append)
+    assert int((tmp_path / "pid").read_text()) != os.getpid()
+    assert started[0] is False and len(started) >= 4
     pipeline.build(content, TEMPLATES, tmp_path / "cold", use_cache=False, shard_pages=10,
                    jobs=1)
     assert every_file(out) == every_file(tmp_path / "cold")
+
+
+def test_an_error_writing_the_data_files_apart_stops_the_build(tmp_path, monkeypatch):
+    from factsite import export
+    content, out = tmp_path / "content", tmp_path / "site"
+    corpus.generate(content, 60)
+    pipeline.build(content, TEMPLATES, out, jobs=2)
+    before = every_file(out)
+
+    def claims_json(site):
+        yield "["
+        raise ValueError("no claims today")
+
+    monkeypatch.setattr(export, "claims_json", claims_json)
+    with pytest.raises(ValueError, match="no claims today"):
+        pipeline.build(content, TEMPLATES, out, jobs=2, use_cache=False)
+    assert every_file(out) == before
+    assert sorted(path.name for path in tmp_path.iterdir()) == [
+        ".factsite-cache", "content", "site"]
 
 
 def test_once_pages_are_done_a_run_starts_as_soon_as_a_core_is_free_largest_first(
