@@ -202,11 +202,6 @@ class ReadNumbers:
     builds; an entity that is gone keeps its run (see :meth:`BuildState.assign`).
     """
 
-    # The first number of each entity of the site numbered last (:meth:`BuildState.assign`),
-    # by the entity itself, not kept in the cache: a render worker numbers ~30,000 reads it
-    # meets first (10,000 claims), and working out an entity's key took a third of that.
-    by_entity: dict[Any, int] = {}  # noqa: RUF012 - replaced, never changed
-
     def __init__(self) -> None:
         self.entities: list[str] = []  # entity keys, in the order they were numbered
         self.bases = array("I")  # the first number of each
@@ -244,9 +239,7 @@ class ReadNumbers:
         return key, ATTRIBUTES[_KINDS[key.split(":", 1)[0]]][number - self.bases[slot]]
 
     def __getstate__(self) -> dict[str, Any]:
-        state = {**self.__dict__, "_slots": None}
-        state.pop("by_entity", None)
-        return state
+        return {**self.__dict__, "_slots": None}
 
 
 class Recorder:
@@ -258,14 +251,19 @@ class Recorder:
     :meth:`BuildState.take`), and forgets them.
     """
 
-    def __init__(self, numbers: ReadNumbers | None = None, taken: Any = None) -> None:
+    def __init__(self, numbers: ReadNumbers | None = None, taken: Any = None,
+                 bases: dict[Any, int] | None = None) -> None:
         """``taken``: a byte per read number, shared by the render workers forked from one
         process (an anonymous shared mmap): set once a worker has taken that read's value
         down, so that the others do not (a value is the same in every worker). Without it,
         every worker took down every value it met (at 10,000 claims each claim's values
-        ~5 times, in the ~28 workers that render its pages)."""
+        ~5 times, in the ~28 workers that render its pages). ``bases``: the first number of
+        each entity by the entity (:meth:`BuildState.assign`): a render worker numbers
+        ~30,000 reads it meets first (10,000 claims), and working out an entity's key
+        (``claim:<id>``) to look it up took a third of that."""
         self.numbers = numbers or ReadNumbers()
         self._taken = taken
+        self._bases = bases or {}
         # (entity, attribute) → its number, -1 for a name that is not an attribute: a page
         # reads ~200 fields, most of them read by earlier pages too
         self._known: dict[tuple[Any, str], int] = {}
@@ -289,15 +287,21 @@ class Recorder:
         self.reads = self.templates = self.replayed = None
         return numbers, templates
 
-    def numbered(self, reads: Iterable[tuple[Any, str]]) -> array:
-        """The numbers of ``reads``. A read of a name that is not an attribute of the entity's
-        kind is not recorded: it has no value while factsite's code stays the same."""
+    def numbered(self, reads: Iterable[tuple[Any, str]], keep: bool = True) -> array:
+        """The numbers of ``reads``. ``keep``: keep those first met, for the next pages (a
+        card's reads are replayed by number instead; without a ``taken`` table, kept all the
+        same: then the recorder's own table keeps a value from being taken down twice). A
+        read of a name that is not an attribute of the entity's kind is not recorded: it has
+        no value while factsite's code stays the same."""
         numbers = array("I")
         known = self._known
+        keep = keep or self._taken is None
         for read in reads:
             number = known.get(read)
             if number is None:
-                number = known[read] = self._number(*read)
+                number = self._number(*read)
+                if keep:
+                    known[read] = number
             if number >= 0:
                 numbers.append(number)
         return numbers
@@ -307,7 +311,7 @@ class Recorder:
         place = _ATTRIBUTE_INDEX[type(entity)].get(attribute)
         if place is None:
             return -1
-        base = self.numbers.by_entity.get(entity)
+        base = self._bases.get(entity)
         number = (self.numbers.base(entity_key(entity)) if base is None else base) + place
         taken = self._taken
         if taken is not None and number < len(taken):
@@ -401,16 +405,18 @@ class BuildState:
             values[at:at + TOKEN] = value
         return differ
 
-    def assign(self, site: m.Site) -> None:
+    def assign(self, site: m.Site) -> dict[Any, int]:
         """Number every entity of ``site`` now (render workers, forked next, must all number
-        alike). When most numbered entities are gone, start the numbering afresh: the
-        pages the last build recorded are then all rendered again."""
+        alike); return each one's first number, by the entity. When most numbered entities
+        are gone, start the numbering afresh: the pages the last build recorded are then
+        all rendered again."""
         entities = _entities(site)
         if len(self.numbers.entities) > 2 * len(entities):
             self.numbers, self.values, self.pages = ReadNumbers(), bytearray(), {}
         base = self.numbers.base
-        self.numbers.by_entity = {entity: base(key) for key, entity in entities.items()}
+        bases = {entity: base(key) for key, entity in entities.items()}
         self.take(())
+        return bases
 
 
 _GONE = ("gone",)  # the value of a read whose entity or attribute no longer exists

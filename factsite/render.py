@@ -487,7 +487,7 @@ class _RecordingEnvironment(jinja2.Environment):
                 self.reads, recorder.templates, recorder.replayed = reads, templates, replayed
         if recorder is None:
             return text, array("I"), ()
-        numbers = recorder.numbered(card[0])
+        numbers = recorder.numbered(card[0], keep=False)
         if card[2]:  # the cards it showed
             numbers = array("I", card[2].union(numbers))
         return text, numbers, tuple(card[1])
@@ -793,7 +793,7 @@ def render_pages(site: Site, templates_dir: Path, pages: Sequence[Page], staging
     ``jobs`` cores the stage leaves idle once its workers are done: all but the build's
     own (the search index runs Pagefind on them).
     """
-    global _taken
+    global _taken, _bases
     Translations.load(Path(templates_dir) / "i18n", site.language)  # broken: stop before forking
     indexes = sorted(range(len(pages)) if only is None else only,
                      key=lambda index: index if order is None else order(pages[index].path))
@@ -809,8 +809,9 @@ def render_pages(site: Site, templates_dir: Path, pages: Sequence[Page], staging
     chunks = [pooled[start:start + CHUNK] for start in range(0, len(pooled), CHUNK)]
     inherited = jobs == 1 or start_method == "fork"
     numbers = state and state.numbers
-    if state is not None:
-        state.assign(site)  # before forking: every worker numbers reads alike
+    if state is not None:  # before forking: every worker numbers reads alike
+        bases = state.assign(site)
+        _bases = bases if inherited else None  # a spawned worker's site is another
     job = (site, Path(templates_dir), pages if inherited else None, Path(staging), numbers)
     batch = batch or BATCH
     if jobs == 1:
@@ -819,6 +820,7 @@ def render_pages(site: Site, templates_dir: Path, pages: Sequence[Page], staging
             results = _collect(map(_render_chunk, chunks), progress, total, state, written)
         finally:
             _start_worker(None, None, None, None)
+            _bases = None  # the entities: the site is let go of during the search stage
     else:
         apart = _DataFiles(pages, data, staging) if data and start_method == "fork" else None
         try:
@@ -826,9 +828,11 @@ def render_pages(site: Site, templates_dir: Path, pages: Sequence[Page], staging
                 if numbers is not None:  # which reads' values a worker took down, for all
                     _taken = mmap.mmap(-1, max(1, numbers.end))
                 _start_worker(*job)
-                _worker[0].warm_up(pages)
-                if state is not None:  # what its cards read
-                    state.take(_worker[0].recorder.new_values())
+                renderer = _worker[0]
+                renderer.warm_up(pages)
+                if state is not None:  # what its cards read (each worker records with a
+                    state.take(renderer.recorder.new_values())  # recorder of its own)
+                    renderer.recorder = renderer.env.recorder = None
                 job = (None, None, None, None, numbers)
             gc.freeze()  # what exists now is shared with the forked workers: keep GC off it
             with multiprocessing.get_context(start_method).Pool(
@@ -847,6 +851,7 @@ def render_pages(site: Site, templates_dir: Path, pages: Sequence[Page], staging
                 apart.stop()
             gc.unfreeze()
             _start_worker(None, None, None, None)
+            _bases = None
             if _taken is not None:
                 _taken.close()
                 _taken = None
@@ -892,6 +897,7 @@ def _once_each(problems: list[Diagnostic]) -> list[Diagnostic]:
 
 _worker: tuple[Renderer, Sequence[Page], Path] | None = None
 _taken: mmap.mmap | None = None  # shared by forked workers: see :class:`Recorder`
+_bases: dict[Any, int] | None = None  # inherited by forked workers: see :class:`Recorder`
 
 
 def _start_worker(site: Site | None, templates_dir: Path | None, pages: Sequence[Page] | None,
@@ -905,13 +911,13 @@ def _start_worker(site: Site | None, templates_dir: Path | None, pages: Sequence
     the staging.
     """
     global _worker
-    recorder = None if numbers is None else Recorder(numbers, _taken)
+    recorder = None if numbers is None else Recorder(numbers, _taken, _bases)
     if in_pool:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         if site is None:  # forked: the parent's renderer, site and plan
             renderer = _worker[0]
             if numbers is not None:
-                recorder = Recorder(numbers, _taken)
+                recorder = Recorder(numbers, _taken, _bases)
             renderer.recorder = renderer.env.recorder = recorder
             return
     _worker = None if site is None else (
