@@ -115,7 +115,7 @@ def _describe(value: Any, out: list[str], memo: dict[int, tuple[Any, str]]) -> N
     kind = type(value)
     if kind is str:
         out.append("s" + value)
-    elif kind is Markup:
+    elif isinstance(value, Markup):  # also markup of a kind (export.JsonScript)
         out.append("m" + value)
     elif value is None or kind in (bool, int, float):
         out.append(repr(value))

@@ -46,11 +46,19 @@ def claim_jsonld(claim: Claim, site: Site) -> dict[str, Any]:
     return review
 
 
-def claim_jsonld_script(claim: Claim, site: Site) -> Markup:
-    """:func:`claim_jsonld` as the claim page's ``<script type="application/ld+json">`` holds it
-    (what Jinja's ``|tojson`` makes of it). The page's fingerprint describes one text, not
-    the dicts (a claim page's fingerprint: 29 → 15 µs)."""
-    return htmlsafe_json_dumps(claim_jsonld(claim, site), sort_keys=True)
+class JsonScript(Markup):
+    """JSON as a ``<script>`` element holds it (what Jinja's ``|tojson`` makes); our
+    ``|tojson`` leaves it as it is, so templates written for ``{{ jsonld|tojson }}`` keep
+    working (:func:`factsite.render.tojson`)."""
+
+    __slots__ = ()
+
+
+def claim_jsonld_script(claim: Claim, site: Site) -> JsonScript:
+    """:func:`claim_jsonld` as the claim page's ``<script type="application/ld+json">`` holds it.
+    The page's fingerprint describes one text, not the dicts (a claim page's fingerprint:
+    29 → 15 µs)."""
+    return JsonScript(htmlsafe_json_dumps(claim_jsonld(claim, site), sort_keys=True))
 
 
 def _claim_node(claim: Claim, site: Site) -> dict[str, Any]:

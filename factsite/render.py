@@ -529,6 +529,19 @@ class _RecordingEnvironment(jinja2.Environment):
         return template
 
 
+@jinja2.pass_eval_context
+def tojson(eval_context: Any, value: Any, indent: int | None = None) -> Markup:
+    """Jinja's ``|tojson``, except that JSON already made for a script (a claim page's
+    ``jsonld``, :class:`factsite.export.JsonScript`) stays as it is rather than being
+    encoded again as a string."""
+    if isinstance(value, export.JsonScript):
+        return value
+    return _JINJA_TOJSON(eval_context, value, indent)
+
+
+_JINJA_TOJSON = jinja2.filters.FILTERS["tojson"]
+
+
 class Renderer:
     def __init__(self, templates_dir: Path, site: Site, recorder: Recorder | None = None,
                  cards: bool = False):
@@ -548,6 +561,7 @@ class Renderer:
         self.env.globals.update(site=site, _=translations.text, _n=translations.plural)
         self.env.filters["rel"] = _relative_url
         self.env.filters["date"] = translations.date
+        self.env.filters["tojson"] = tojson
         self.env.recorder = recorder
         self.env.cards = {} if cards else None
         self._globals = dict(self.env.globals)

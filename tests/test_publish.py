@@ -5,12 +5,14 @@ from __future__ import annotations
 import csv
 import io
 import json
+import shutil
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import extruct
 import feedparser
 import pytest
+from jinja2.utils import htmlsafe_json_dumps
 
 import build
 from factsite import pipeline, render
@@ -109,6 +111,25 @@ def test_jsonld_agrees_with_every_demo_claim_page(demo_site):
 
 
 # -- text fragments ---------------------------------------------------------------
+
+def test_a_template_written_for_jsonld_tojson_prints_the_same_script(tmp_path, fixture_site):
+    """claim.html printed ``{{ jsonld|tojson }}`` before the JSON-LD reached it as JSON text:
+    a desk's template that still does prints the same script, not a JSON string of it."""
+    templates = tmp_path / "templates"
+    shutil.copytree(TEMPLATES, templates)
+    claim_html = templates / "claim.html"
+    assert "{{ jsonld }}" in claim_html.read_text()
+    claim_html.write_text(claim_html.read_text().replace("{{ jsonld }}", "{{ jsonld|tojson }}"))
+    pipeline.build(FIXTURE, templates, tmp_path / "site")
+    site, _ = fixture_site
+    pages = sorted(p.relative_to(site) for p in site.glob("claims/*/index.html"))
+    assert pages
+    for page in pages:
+        assert (tmp_path / "site" / page).read_bytes() == (site / page).read_bytes(), page
+    other = {"a": "</script>", "b": [1, 2]}  # anything else, as Jinja's own filter makes it
+    env = render.Renderer(TEMPLATES, fixture_site[1]).env
+    assert env.from_string("{{ v|tojson }}").render(v=other) == htmlsafe_json_dumps(other)
+
 
 @pytest.mark.parametrize("text, encoded", [
     ("an example text fragment", "an%20example%20text%20fragment"),
