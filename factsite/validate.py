@@ -169,16 +169,16 @@ class _Checker:
 
     def run(self, jobs: int = 1, meanwhile: Callable[[], None] | None = None,
             ) -> tuple[Checked | None, list[Diagnostic]]:
-        if meanwhile and jobs < 2:
-            meanwhile()
         for doc in self.documents:
             self.check_shape(doc)
         # once every id is known: links name entries
         prose = [doc for doc in self.documents if not doc.failed]
         site_entry = self.parsed["site"].get("site")
-        if jobs > 1:
+        if jobs > 1 and prose:
             self.check_in_workers(prose, jobs, meanwhile)
         else:
+            if meanwhile:
+                meanwhile()
             for doc in prose:
                 self.check_markdown_fields(doc)
             for doc, claim in self.parsed["claim"].values():

@@ -156,3 +156,17 @@ def test_invisible_and_bidi_characters_are_spelled_out_everywhere():
                         "delete it unless it is meant to be there")
     assert Diagnostic("f", 1, 1, "unknown claimant 'Пётр Ωμέγα'").message == (
         "unknown claimant 'Пётр Ωμέγα'")  # letters of any script are left alone
+
+
+def test_with_every_file_unreadable_several_jobs_report_as_one(check, content):
+    """With no file left to check the Markdown of, `--jobs 2` made no work to share and
+    failed with an internal error instead of reporting the problem."""
+    for path in content.rglob("*"):
+        if path.is_file():
+            path.unlink()
+    (content / "site.yaml").write_text("title: [\n", encoding="utf-8")
+    alone = check("check", "--content", str(content), "--jobs", "1")
+    shared = check("check", "--content", str(content), "--jobs", "2")
+    assert alone[0] == shared[0] == 1
+    assert shared == alone
+    assert "internal error" not in alone[2]
