@@ -451,8 +451,10 @@ def parse_positions(text: str, line_offset: int = 0) -> tuple[Any, Positions]:
         """Where a block scalar's text starts: on the line after its ``|`` or ``>``."""
         mark = event.start_mark
         found = _NEXT_LINE.match(text, mark.index)
-        if found is None or found.end() >= end:  # no line after it, or at the end of the text
-            return position(_block_start(table(), mark.index))
+        if found is None:  # no line after it: the indicator itself
+            return position(mark.index)
+        if found.end() >= end:  # the end of the text, which Lines places
+            return position(end)
         return mark.line + 2 + line_offset, found.end() - found.start(1) + 1
 
     def at(event: Any) -> Mark:
@@ -548,15 +550,6 @@ def parse_positions(text: str, line_offset: int = 0) -> tuple[Any, Positions]:
 
 # The rest of a line, its break, and the indentation of the next one.
 _NEXT_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)( *)")
-
-
-def _block_start(lines: Lines, indicator: int) -> int:
-    """The offset where a block scalar's text starts: on the line after its ``|`` or ``>``."""
-    line = lines.position(indicator)[0]
-    if line >= len(lines.starts):
-        return indicator
-    start = lines.line_start(line + 1)
-    return start + len(lines.text[start:]) - len(lines.text[start:].lstrip(" "))
 
 
 _YAML_11_BREAKS = "\u2028\u2029\x85"
