@@ -816,8 +816,8 @@ def render_pages(site: Site, templates_dir: Path, pages: Sequence[Page], staging
     # The data files read every claim: a render worker making one copied the memory pages
     # of most of the site as it grew (reference counts; 740 MiB at 100,000 claims). A
     # process forked for them alone makes them while this one sets up the workers (renders
-    # every claim's card: ~0.7 s of one core at 10,000 claims); it copies 41 of the 113 MiB
-    # this process holds then, and is gone before the workers have grown.
+    # every claim's card: ~0.7 s of one core at 10,000 claims), and the workers are forked
+    # once it has ended: beside them, its copy of the claims made the build's peak.
     data = [index for index in indexes if pages[index].produce is not None] if jobs > 1 else []
     pooled = [index for index in indexes if pages[index].produce is None] if data else indexes
     chunks = [pooled[start:start + CHUNK] for start in range(0, len(pooled), CHUNK)]
@@ -836,8 +836,11 @@ def render_pages(site: Site, templates_dir: Path, pages: Sequence[Page], staging
             _start_worker(None, None, None, None)
             _bases = None  # the entities: the site is let go of during the search stage
     else:
-        apart = _DataFiles(pages, data, staging) if data and start_method == "fork" else None
+        apart = None
         try:
+            gc.freeze()  # what exists now is shared with forked processes: keep GC off it
+            if data and start_method == "fork":
+                apart = _DataFiles(pages, data, staging)
             if start_method == "fork":  # set up once here: each forked worker inherits it
                 if numbers is not None:  # which reads' values a worker took down, for all
                     _taken = mmap.mmap(-1, max(1, numbers.end))
@@ -848,7 +851,8 @@ def render_pages(site: Site, templates_dir: Path, pages: Sequence[Page], staging
                     state.take(renderer.recorder.new_values())  # recorder of its own)
                     renderer.recorder = renderer.env.recorder = None
                 job = (None, None, None, None, numbers)
-            gc.freeze()  # what exists now is shared with the forked workers: keep GC off it
+            made = apart.result() if apart else None  # the process has ended
+            gc.freeze()  # and what the set-up made
             with multiprocessing.get_context(start_method).Pool(
                     jobs, initializer=_start_worker, initargs=(*job, True),
                     maxtasksperchild=batch) as pool:
@@ -857,7 +861,7 @@ def render_pages(site: Site, templates_dir: Path, pages: Sequence[Page], staging
             if idle:
                 idle(jobs - 1)
             if data:
-                made = apart.result() if apart else _data_files(pages, data, staging)
+                made = made or _data_files(pages, data, staging)
                 results += _collect([made], progress, total, None, written,
                                     done=total - len(data))
         finally:
@@ -961,13 +965,14 @@ class _DataFiles:
         self.received = False
 
     def result(self) -> tuple[list[Rendered], list, list]:
-        """What :func:`_data_files` returns, once the process has written them."""
+        """What :func:`_data_files` returns, once the process has written them and ended."""
         try:
             outcome, value = self.receive.recv()
             self.received = True
         except EOFError:
             raise RuntimeError("the process that wrote the data files ended without its result"
                                ) from None
+        self.process.join()  # its memory is given back
         if outcome == "raised":
             raise value
         return value

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import random
 import shutil
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -13,10 +14,11 @@ import extruct
 import feedparser
 import pytest
 from jinja2.utils import htmlsafe_json_dumps
+from markupsafe import Markup
 
 import build
 from factsite import pipeline, render
-from factsite.export import _json, _json_pieces, spreadsheet_safe
+from factsite.export import _indented, _json, _json_pieces, spreadsheet_safe
 from factsite.passages import SourceText, encode_fragment_text
 from tests.conftest import DEMO, FIXTURE, TEMPLATES, soup
 from tests.corpus import generate
@@ -304,6 +306,40 @@ def test_data_files_written_in_pieces_are_one_json_document(items):
     archive as one value), in exactly the bytes of the whole document formatted at once."""
     head = {"schema_version": 1, "site": {"title": "T", "ratings": []}}
     assert "".join(_json_pieces(head, "claims", iter(items))) == _json({**head, "claims": items})
+
+
+def _any_json(rng: random.Random, depth: int = 0) -> object:
+    """A value of any kind json writes: text (quotes, control characters, non-ASCII, a
+    subclass), numbers, booleans, null, lists, tuples and dicts (empty or not, keys that are
+    not text)."""
+    kinds = ["text", "int", "float", "bool", "null"] + ["list", "tuple", "dict"] * (depth < 4)
+    kind = rng.choice(kinds)
+    if kind == "text":
+        text = "".join(rng.choice('ab "\\/\n\t\x00\x1fé€😀<>&') for _ in range(rng.randint(0, 6)))
+        return Markup(text) if rng.random() < 0.2 else text
+    if kind in ("int", "float"):
+        return rng.choice([0, -1, 2**70, 1.5, -0.0, 1e300, float("inf")]) if kind == "float" \
+            else rng.randint(-1000, 1000)
+    if kind == "bool":
+        return rng.random() < 0.5
+    if kind == "null":
+        return None
+    items = [_any_json(rng, depth + 1) for _ in range(rng.choice([0, 1, 3]))]
+    if kind == "dict":
+        keys = [rng.choice(["id", "a b", "é", 'q"', 7, None, True]) for _ in items]
+        return dict(zip(keys, items))
+    return tuple(items) if kind == "tuple" else items
+
+
+@pytest.mark.parametrize("seed", range(60))
+def test_data_file_items_are_indented_exactly_as_json_indents_them(seed):
+    """claims.json and claimreview.json format each claim without json's slow indenting
+    encoder: the same text, whatever the value."""
+    rng = random.Random(seed)
+    value = [_any_json(rng) for _ in range(4)]
+    for newline in ("\n", "\n    "):
+        assert _indented(value, newline) == json.dumps(
+            value, ensure_ascii=False, indent=2).replace("\n", newline)
 
 
 def test_data_files_of_a_large_archive_are_formatted_as_one_document(tmp_path):

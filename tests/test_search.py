@@ -111,23 +111,40 @@ def test_pagefind_starts_while_pages_still_render(tmp_path, monkeypatch):
 def test_data_files_are_written_apart_and_pagefind_starts_once_render_workers_are_done(
         tmp_path, monkeypatch):
     """Render workers on both cores leave none to Pagefind. The data files are written by a
-    process of their own while the pages render; once the workers are done, a run starts on
-    the core the build's process leaves (before the search stage itself begins)."""
-    from factsite import export
+    process of their own while the build sets up the render workers, which are forked once
+    it has ended (its copy of the claims beside theirs made the build's peak); once the
+    workers are done, a run starts on the core the build's process leaves (before the
+    search stage itself begins)."""
+    import time
+
+    from factsite import export, render
     content, out = tmp_path / "content", tmp_path / "site"
     corpus.generate(content, 60)
     said, started = [], []  # progress lines; whether the search stage had begun at each run
-    index, make = search._index_shard, export.claims_json
+    index, make, write = search._index_shard, export.claims_json, render.write_file
+    build = os.getpid()
 
     def claims_json(site):
         (tmp_path / "pid").write_text(str(os.getpid()))
+        time.sleep(0.5)  # longer than the set-up of the workers
         yield from make(site)
+
+    def write_file(staging, path, content):  # in a render worker: is the data files' one on?
+        if path.endswith(".html") and os.getpid() != build:
+            try:
+                os.kill(int((tmp_path / "pid").read_text()), 0)
+                (tmp_path / "beside").touch()
+            except ProcessLookupError:
+                pass
+        return write(staging, path, content)
 
     monkeypatch.setattr(search, "_index_shard", lambda *a: started.append(
         any(line.startswith("indexing") for line in said)) or index(*a))
     monkeypatch.setattr(export, "claims_json", claims_json)
+    monkeypatch.setattr(render, "write_file", write_file)
     pipeline.build(content, TEMPLATES, out, shard_pages=10, jobs=2, progress=said.append)
-    assert int((tmp_path / "pid").read_text()) != os.getpid()
+    assert int((tmp_path / "pid").read_text()) != build
+    assert not (tmp_path / "beside").exists()
     assert started[0] is False and len(started) >= 4
     pipeline.build(content, TEMPLATES, tmp_path / "cold", use_cache=False, shard_pages=10,
                    jobs=1)
