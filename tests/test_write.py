@@ -3,6 +3,7 @@ the leftovers of builds killed outright removed by the next build."""
 
 from __future__ import annotations
 
+import hashlib
 import subprocess
 import sys
 
@@ -81,3 +82,21 @@ def test_a_later_build_removes_what_killed_builds_left(tmp_path):
     finally:
         alive.kill()
         alive.wait()
+
+
+@pytest.mark.parametrize("content", ["Café ✓\n" * 10_000, "Café ✓\n".encode() * 10_000,
+                                     ["Café ", b"\xe2\x9c\x93\n"] * 10_000])
+def test_a_file_is_written_whole_whatever_it_comes_as(tmp_path, content):
+    """A page comes whole (text or bytes, written with one call), a data file in pieces:
+    the same bytes and digest either way, into new folders or one that exists, over a
+    file that was there."""
+    expected = "Café ✓\n".encode() * 10_000
+    digest = hashlib.sha256(expected).hexdigest()
+    (tmp_path / "claims").mkdir()
+    (tmp_path / "claims" / "old").mkdir()
+    (tmp_path / "claims" / "old" / "index.html").write_bytes(b"longer than nothing " * 10_000)
+    for relative in ("claims/new/index.html", "topics/x/page/2/index.html",
+                     "claims/old/index.html"):
+        pieces = iter(content) if isinstance(content, list) else content
+        assert write.write_file(tmp_path, relative, pieces) == digest
+        assert (tmp_path / relative).read_bytes() == expected
