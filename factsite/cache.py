@@ -560,9 +560,10 @@ class Cache:
             self._used[kind] = set()
         return self._memos[kind]
 
-    def save_memos(self, kinds: Iterable[str] | None = None) -> None:
+    def save_memos(self, kinds: Iterable[str] | None = None, *, written: bool = False) -> None:
         """Write the memos a build changed and drop the ones it no longer used: of ``kinds``
-        (default: all), as soon as the build is done with them.
+        (default: all), as soon as the build is done with them. ``written``: a process
+        forked from this one at this point wrote them; only forget them here.
 
         Not resident, the tables then leave memory (the rest of the build does not
         need them; a later use reads them again): the keys and the entries made
@@ -575,7 +576,8 @@ class Cache:
                     del table[key]
                 self._dirty.add(kind)
             if kind in self._dirty and not self.resident:
-                self._write(f"{kind}.pickle", table)
+                if not written:
+                    self._write(f"{kind}.pickle", table)
                 self._dirty.discard(kind)
             self._used[kind] = set()
             if not self.resident:

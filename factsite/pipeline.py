@@ -141,13 +141,13 @@ def _check(documents: list[Document], problems: list[Diagnostic], base_url: str 
     """Check and assemble; the diagnostics so far, or ContentError with every problem.
 
     ``save_memos``: write the cache's memos (their tables then leave memory): those of
-    the documents while the Markdown is checked in workers (the check does not use them),
-    the others once checked, before assembling."""
+    the documents as the check begins (it does not use them), the others once checked,
+    before assembling."""
     from .schema import override_base_url
     from .validate import assemble, check, unused
 
     checked, found = check(documents, cache, jobs=jobs, meanwhile=partial(
-        cache.save_memos, ["documents"]) if save_memos and cache else None)
+        _save_documents, cache) if save_memos and cache else None)
     if save_memos and cache:
         cache.save_memos()
     diagnostics = problems + found
@@ -157,6 +157,31 @@ def _check(documents: list[Document], problems: list[Diagnostic], base_url: str 
     if base_url is not None:
         site = replace(site, base_url=override_base_url(base_url))
     return checked, site, diagnostics + unused(site, checked)
+
+
+def _save_documents(cache: Cache, apart: bool) -> Callable[[], None]:
+    """Write the cache's memos of documents, in a process forked for it if ``apart``; the
+    function returned waits for it to end (raising what it raised).
+
+    Writing them reads every document, and reading an object writes its reference count:
+    while the check's workers were forked, the build's copy of the documents beside
+    theirs made the peak of a 100,000-claim check (1,941 MiB). A process of its own
+    writes them beside the first, serial checks, and ends before the workers are forked.
+    """
+    if not apart:
+        cache.save_memos(["documents"])
+        return lambda: None
+    from .load import Apart
+
+    writing = Apart("saved the parsed documents", cache.save_memos, ["documents"])
+
+    def ended() -> None:
+        try:
+            writing.result()
+        finally:
+            writing.stop()
+        cache.save_memos(["documents"], written=True)
+    return ended
 
 
 def _plan(site: Site, links: list[SiteLink], diagnostics: list[Diagnostic],

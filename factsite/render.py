@@ -38,6 +38,7 @@ from . import export
 from .cache import RECORDED, BuildState, Deferred, ReadNumbers, Recorder, fingerprint
 from .diagnostics import ContentError, Diagnostic
 from .i18n import MissingTranslation, Translations
+from .load import Apart
 from .markdown import ROOT, Prose, UnplacedProse
 from .model import (Claim, Claimant, Pagination, PartialDate, Rating, Site, Source, ThreadNode,
                     ThreadPart, Topic, paginate, thread_parts)
@@ -840,7 +841,7 @@ def render_pages(site: Site, templates_dir: Path, pages: Sequence[Page], staging
         try:
             gc.freeze()  # what exists now is shared with forked processes: keep GC off it
             if data and start_method == "fork":
-                apart = _DataFiles(pages, data, staging)
+                apart = Apart("wrote the data files", _data_files, pages, data, staging)
             if start_method == "fork":  # set up once here: each forked worker inherits it
                 if numbers is not None:  # which reads' values a worker took down, for all
                     _taken = mmap.mmap(-1, max(1, numbers.end))
@@ -949,49 +950,6 @@ def _data_files(pages: Sequence[Page], indexes: Sequence[int], staging: Path,
     return ([Rendered(pages[index].path, write_file(staging, pages[index].path,
                                                     pages[index].produce()))
              for index in indexes], [], [])
-
-
-class _DataFiles:
-    """The data files at ``indexes`` of ``pages``, written into ``staging`` by a forked process
-    while this one goes on (see :func:`render_pages`)."""
-
-    def __init__(self, pages: Sequence[Page], indexes: Sequence[int], staging: Path):
-        context = multiprocessing.get_context("fork")
-        self.receive, send = context.Pipe(duplex=False)
-        self.process = context.Process(target=_write_data, args=(send, pages, indexes, staging),
-                                       daemon=True)
-        self.process.start()
-        send.close()
-        self.received = False
-
-    def result(self) -> tuple[list[Rendered], list, list]:
-        """What :func:`_data_files` returns, once the process has written them and ended."""
-        try:
-            outcome, value = self.receive.recv()
-            self.received = True
-        except EOFError:
-            raise RuntimeError("the process that wrote the data files ended without its result"
-                               ) from None
-        self.process.join()  # its memory is given back
-        if outcome == "raised":
-            raise value
-        return value
-
-    def stop(self) -> None:
-        """Wait for the process to end (end it first if the build was stopped)."""
-        if not self.received:
-            self.process.kill()
-        self.process.join()
-        self.receive.close()
-
-
-def _write_data(send: Any, pages: Sequence[Page], indexes: Sequence[int], staging: Path) -> None:
-    """In :class:`_DataFiles`' process: write the data files and send what they are."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the build's process stops this one
-    try:
-        send.send(("made", _data_files(pages, indexes, staging)))
-    except BaseException as error:  # noqa: BLE001 - raised again in the build's process
-        send.send(("raised", error))
 
 
 def _render_chunk(indexes: Sequence[int],

@@ -69,13 +69,16 @@ def validate(documents: Iterable[Document], cache: Cache | None = None,
 
 
 def check(documents: Iterable[Document], cache: Cache | None = None, *, jobs: int | None = None,
-          meanwhile: Callable[[], None] | None = None) -> tuple[Checked | None, list[Diagnostic]]:
+          meanwhile: Callable[[bool], Callable[[], None]] | None = None,
+          ) -> tuple[Checked | None, list[Diagnostic]]:
     """Run every rule; return the checked documents (None on any error) and all diagnostics.
 
     With a ``cache``, quotes and Markdown seen in an earlier build are not worked out again.
     The Markdown of each file (most of the work) is rendered and checked in ``jobs``
-    forked processes (default: one per core for a large archive). ``meanwhile``: other
-    work for this process, done while they do (first, without them).
+    forked processes (default: one per core for a large archive). ``meanwhile(apart)``:
+    other work, started first (in a process of its own if ``apart``, when there will be
+    workers) and going on beside the first checks; the function it returns waits for it
+    to end, before any worker is forked.
     """
     documents = list(documents)
     if jobs is None:
@@ -167,18 +170,21 @@ class _Checker:
 
     # -- passes ----------------------------------------------------------------
 
-    def run(self, jobs: int = 1, meanwhile: Callable[[], None] | None = None,
+    def run(self, jobs: int = 1, meanwhile: Callable[[bool], Callable[[], None]] | None = None,
             ) -> tuple[Checked | None, list[Diagnostic]]:
-        for doc in self.documents:
-            self.check_shape(doc)
+        ended = meanwhile(jobs > 1) if meanwhile else None
+        try:
+            for doc in self.documents:
+                self.check_shape(doc)
+        finally:
+            if ended:
+                ended()
         # once every id is known: links name entries
         prose = [doc for doc in self.documents if not doc.failed]
         site_entry = self.parsed["site"].get("site")
         if jobs > 1 and prose:
-            self.check_in_workers(prose, jobs, meanwhile)
+            self.check_in_workers(prose, jobs)
         else:
-            if meanwhile:
-                meanwhile()
             for doc in prose:
                 self.check_markdown_fields(doc)
             for doc, claim in self.parsed["claim"].values():
@@ -211,11 +217,9 @@ class _Checker:
                 doc.path, doc.body_line + line - 1, col,
                 "page text is still a TODO placeholder", rest or "write the page in Markdown"))
 
-    def check_in_workers(self, documents: list[Document], jobs: int,
-                         meanwhile: Callable[[], None] | None = None) -> None:
+    def check_in_workers(self, documents: list[Document], jobs: int) -> None:
         """:meth:`check_markdown_fields` of ``documents``, and :meth:`check_claim` of the
-        claims among them, in forked workers, merged in order; ``meanwhile`` runs here as
-        soon as they started (this process only merges what they send).
+        claims among them, in forked workers, merged in order.
 
         Workers inherit this checker (and the cache's Markdown and quote memos) and send
         back what they found, and which memos they used or made, for the cache to keep.
@@ -232,8 +236,6 @@ class _Checker:
             with multiprocessing.get_context("fork").Pool(
                     jobs, initializer=ignore_sigint, maxtasksperchild=MARKDOWN_BATCH) as pool:
                 found = pool.imap(_check_part, parts)
-                if meanwhile:
-                    meanwhile()
                 for diagnostics, markdown, links, anchors, memos in found:
                     self.diagnostics += diagnostics
                     self.markdown.update(markdown)

@@ -3,7 +3,9 @@ what changed; the result is always the bytes of a cold build."""
 
 from __future__ import annotations
 
+import os
 import shutil
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -36,6 +38,41 @@ def test_second_build_renders_nothing(tmp_path, content):
     assert (second.claims, second.pages, second.files) == (first.claims, first.pages, first.files)
     assert every_file(out) == before
     assert (tmp_path / CACHE_DIR / ".gitignore").read_text() == "*\n"
+
+
+def test_parsed_documents_are_cached_by_a_process_ended_before_the_check_workers(
+        tmp_path, monkeypatch):
+    """Writing the parsed documents to the cache reads them all: a process forked for it
+    does it beside the first, serial checks, and the check's workers are forked once it
+    has ended (the build's copy of the documents beside theirs made the check's peak)."""
+    from factsite import validate
+    content, out = tmp_path / "content", tmp_path / "site"
+    generate(content, 60)
+    save, markdown = Cache.save_memos, validate._Checker.check_markdown_fields
+    build = os.getpid()
+
+    def save_memos(self, kinds=None, *, written=False):
+        if kinds == ["documents"] and not written:
+            (tmp_path / "pid").write_text(str(os.getpid()))
+            time.sleep(0.5)  # longer than the first checks
+        return save(self, kinds, written=written)
+
+    def check_markdown_fields(self, doc):  # in a worker: is the writing process still on?
+        try:
+            os.kill(int((tmp_path / "pid").read_text()), 0)
+            (tmp_path / "beside").touch()
+        except ProcessLookupError:
+            pass
+        return markdown(self, doc)
+
+    monkeypatch.setattr(Cache, "save_memos", save_memos)
+    monkeypatch.setattr(validate._Checker, "check_markdown_fields", check_markdown_fields)
+    pipeline.build(content, TEMPLATES, out, jobs=2)
+    assert int((tmp_path / "pid").read_text()) != build
+    assert not (tmp_path / "beside").exists()
+    cached = {Path(key[1]).name for key in Cache.beside(out).table("documents")}
+    assert cached >= {f"claim-{n:06}.yaml" for n in range(60)}
+    assert len(cached) == sum(1 for path in content.rglob("*") if path.is_file())
 
 
 def test_unchanged_build_repeats_the_warnings(tmp_path, content):

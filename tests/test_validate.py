@@ -101,19 +101,25 @@ def test_workers_check_like_one_process(tmp_path: Path) -> None:
         for c in sites[1].claims]
 
 
-def test_other_work_runs_while_workers_check(tmp_path: Path) -> None:
-    """``meanwhile`` (the build writes the parsed documents to its cache) runs once, while
-    the workers check the Markdown; without workers, before the check."""
+def test_other_work_starts_first_and_ends_before_workers_are_forked(tmp_path: Path) -> None:
+    """``meanwhile`` (the build writes the parsed documents to its cache) starts before the
+    first checks, told whether there will be workers (then it runs in a process of its own:
+    reading every document, it would copy them beside the workers); the check waits for
+    it to end before forking any."""
     import multiprocessing
     content = tmp_path / "content"
     generate(content, 40)
     documents = load_content(content)[0]
-    workers_seen = []
-    meanwhile = lambda: workers_seen.append(len(multiprocessing.active_children()))  # noqa: E731
+    seen = []
+
+    def meanwhile(apart: bool):
+        seen.append(("started", apart, len(multiprocessing.active_children())))
+        return lambda: seen.append(("ended", len(multiprocessing.active_children())))
     assert check(documents, jobs=2, meanwhile=meanwhile) == check(documents, jobs=1)
-    assert len(workers_seen) == 1 and workers_seen[0] >= 1
+    assert seen == [("started", True, 0), ("ended", 0)]
+    seen.clear()
     check(documents, jobs=1, meanwhile=meanwhile)
-    assert workers_seen[1:] == [0]
+    assert seen == [("started", False, 0), ("ended", 0)]
 
 
 def test_markdown_and_quotes_made_by_workers_are_kept_in_the_cache(tmp_path: Path,
