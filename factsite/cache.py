@@ -99,16 +99,35 @@ def fingerprint(value: Any, memo: dict[int, tuple[Any, str]] | None = None) -> b
 
 
 def token(value: Any, memo: dict[int, tuple[Any, str]]) -> bytes:
-    """``fingerprint(value, memo)``, sooner for what templates read most: text, numbers and
-    references to entities (one hash of a short description)."""
+    """``fingerprint(value, memo)``, sooner for what templates read most: text, numbers,
+    references to entities and runs of them, dates and rendered Markdown (one hash of the
+    description :func:`_describe` makes, without its walk)."""
     kind = type(value)
     if kind is str:
         return digest(b"s" + value.encode("utf-8", "surrogatepass"))
-    if value is None or kind is bool or kind is int:
+    if value is None or kind is bool:
+        return _CONSTANT_TOKENS[value]
+    if kind is int:
         return digest(repr(value).encode())
     if kind in _IDENTITY:
         return digest(("@" + _IDENTITY[kind](value)).encode("utf-8", "surrogatepass"))
+    if kind is tuple and value:  # a claim's topics, claimants, passages, counterclaims...
+        prefix = _BY_ID.get(type(value[0]))
+        if prefix is not None:
+            first = type(value[0])
+            for item in value:
+                if type(item) is not first:
+                    return fingerprint(value, memo)
+            return digest("\x1f".join([f"[{len(value)}", *[prefix + item.id for item in value]]
+                                      ).encode("utf-8", "surrogatepass"))
+    elif kind is m.PartialDate:
+        return digest(f"PartialDate {value.year} {value.month} {value.day}".encode())
+    elif kind is m.Prose:
+        return digest(("Prose\x1fs" + value.__getstate__()).encode("utf-8", "surrogatepass"))
     return fingerprint(value, memo)
+
+
+_CONSTANT_TOKENS = {value: digest(repr(value).encode()) for value in (None, True, False)}
 
 
 def _describe(value: Any, out: list[str], memo: dict[int, tuple[Any, str]]) -> None:  # noqa: C901
@@ -141,7 +160,7 @@ def _describe(value: Any, out: list[str], memo: dict[int, tuple[Any, str]]) -> N
         for key, item in value.items():
             _describe(key, out, memo)
             _describe(item, out, memo)
-    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+    elif (names := _field_names(kind)) is not None:
         # Value objects (dates, spans, highlights, thread nodes, publisher, updates):
         # their fields. A thread is shared by all its claims: described once.
         # The memo holds the value too, so that its id is not reused while the memo lives.
@@ -154,8 +173,8 @@ def _describe(value: Any, out: list[str], memo: dict[int, tuple[Any, str]]) -> N
                     _describe(node, [], memo)
         if known is None:
             parts: list[str] = [kind.__name__]
-            for field in dataclasses.fields(value):
-                _describe(getattr(value, field.name), parts, memo)
+            for name in names:
+                _describe(getattr(value, name), parts, memo)
             known = memo[id(value)] = (value, digest(
                 "\x1f".join(parts).encode("utf-8", "surrogatepass")).hex())
         out.append(known[1])
@@ -171,6 +190,19 @@ def _describe(value: Any, out: list[str], memo: dict[int, tuple[Any, str]]) -> N
             _describe(getattr(owner, name), out, memo)
     else:
         raise TypeError(f"cannot fingerprint a {kind.__name__} for the build cache")
+
+
+_FIELD_NAMES: dict[type, tuple[str, ...] | None] = {}
+
+
+def _field_names(kind: type) -> tuple[str, ...] | None:
+    """The names of a dataclass's fields, None for another kind (asked once per kind)."""
+    try:
+        return _FIELD_NAMES[kind]
+    except KeyError:
+        names = _FIELD_NAMES[kind] = (tuple(f.name for f in dataclasses.fields(kind))
+                                      if dataclasses.is_dataclass(kind) else None)
+        return names
 
 
 # -- recording what a page read --------------------------------------------------

@@ -29,7 +29,10 @@ _ENTRY_PATHS = {"claim": "claims/{}/", "claimant": "claimants/{}/", "source": "s
 
 
 def entry_url(kind: str, entry_id: str) -> str:
-    """The site-relative URL of an entry (also what ``claim:ID`` links in Markdown lead to)."""
+    """The site-relative URL of an entry (also what ``claim:ID`` links in Markdown lead to).
+
+    An entity's ``url`` is kept once worked out (a page reads its claims' ten times): it
+    follows from the id alone, which an entity keeps (a renamed entry is another one)."""
     return _ENTRY_PATHS[kind].format(entry_id)
 
 
@@ -78,7 +81,7 @@ class Rating:
     scale_size: int
     claims: tuple[Claim, ...] = ()
 
-    @property
+    @cached_property
     def url(self) -> str:
         return entry_url("rating", self.id)
 
@@ -90,7 +93,7 @@ class Topic:
     description: str | None
     claims: tuple[Claim, ...] = ()
 
-    @property
+    @cached_property
     def url(self) -> str:
         return entry_url("topic", self.id)
 
@@ -111,7 +114,7 @@ class Claimant:
     description_html: Prose | None
     claims: tuple[Claim, ...] = ()
 
-    @property
+    @cached_property
     def url(self) -> str:
         return entry_url("claimant", self.id)
 
@@ -158,7 +161,7 @@ class Source:
     capture: Capture | None = None
     citations: tuple[Passage, ...] = ()
 
-    @property
+    @cached_property
     def url(self) -> str:
         return entry_url("source", self.id)
 
@@ -365,7 +368,7 @@ class Claim:
     supported_by: tuple[Claim, ...] = ()
     thread: ThreadNode | None = None  # the root of its connected thread, if it has relations
 
-    @property
+    @cached_property
     def url(self) -> str:
         return entry_url("claim", self.id)
 
@@ -555,7 +558,7 @@ class Page:
     description: str | None
     html: Prose
 
-    @property
+    @cached_property
     def url(self) -> str:
         return entry_url("page", self.id)
 
