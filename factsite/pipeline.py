@@ -201,11 +201,13 @@ def _plan(site: Site, links: list[SiteLink], diagnostics: list[Diagnostic],
 
 def _load_apart(content_dir: Path, base_url: str | None, lap: Callable[[str], None],
                 cache: Cache | None, jobs: int | None, exchange: BinaryIO,
+                meanwhile: Callable[[], None] = lambda: None,
                 ) -> tuple[Site, list[Page], tuple[Diagnostic, ...], Callable[[], Site] | None]:
     """Load, check and assemble in a forked process, which sends back only the site (pickled
     into ``exchange``, a scratch file); then plan. Returns the site, the plan, the warnings
     and a function that reads the site from ``exchange`` again (None where nothing was
-    forked), or raises as :func:`load_model`.
+    forked), or raises as :func:`load_model`. ``meanwhile`` runs in this process while the
+    other one loads (first, where nothing is forked).
 
     Loading and checking make and drop millions of small objects (documents with the
     position of every value, schema models, Markdown tokens), among which the site's
@@ -220,6 +222,7 @@ def _load_apart(content_dir: Path, base_url: str | None, lap: Callable[[str], No
     from .model import pickle_site, unpickle_site
 
     if not hasattr(os, "fork"):
+        meanwhile()
         model = load_model(content_dir, base_url, lap, cache, jobs)
         return model.site, model.pages, model.warnings, None
     pid = os.fork()
@@ -237,8 +240,9 @@ def _load_apart(content_dir: Path, base_url: str | None, lap: Callable[[str], No
         finally:
             os._exit(code)
     try:
+        meanwhile()
         os.waitpid(pid, 0)
-    except BaseException:  # Ctrl-C
+    except BaseException:  # Ctrl-C, or what ``meanwhile`` raised
         os.kill(pid, signal.SIGKILL)
         os.waitpid(pid, 0)
         raise
@@ -335,19 +339,25 @@ def build(content_dir: Path, templates_dir: Path, out_dir: Path, *, strict: bool
                                warnings, tuple(watch.laps), 0)
     if progress:
         progress("checking content")
-    from .render import render_pages
-    from .search import SHARD_PAGES, Indexing, shard_key, stale
+    compiled = []
+
+    def prepare() -> None:  # while another process loads: the render stage's code and templates
+        from .render import compiled_environment
+        from . import search  # noqa: F401
+        compiled.append(compiled_environment(templates_dir))
 
     exchange = tempfile.TemporaryFile()  # closed once the site is read again from it, or with
     with ExitStack() as kept:  # the result that may read it, or when the build fails
         kept.callback(exchange.close)
         if model is None:  # its documents and their check are not needed to render
             site, pages, warnings, reload = _load_apart(content_dir, base_url, watch.lap, cache,
-                                                        jobs, exchange)
+                                                        jobs, exchange, prepare)
         else:  # the dev server's, which it keeps
             site, pages, warnings, reload = model.site, model.pages, model.warnings, None
             if cache:
                 cache.save_memos()
+        from .render import render_pages
+        from .search import SHARD_PAGES, Indexing, shard_key, stale
         if strict and warnings:
             raise ContentError(warnings)
         release_memory()  # what the check freed: the render workers would copy it
@@ -383,7 +393,8 @@ def build(content_dir: Path, templates_dir: Path, out_dir: Path, *, strict: bool
                 jobs=jobs, progress=progress and (
                     lambda done, total: progress(f"rendering {done:,}/{total:,} pages")),
                 order=indexing and shard_key, written=indexing and partial(_written, indexing),
-                idle=indexing and indexing.beside_build)
+                idle=indexing and indexing.beside_build,
+                environment=compiled[0] if compiled else None)
             records.update((page.path, PageRecord(page.made_from, page.templates, page.reads,
                                                   page.digest, page.indexed))
                            for page in rendered)
