@@ -219,14 +219,11 @@ def spreadsheet_safe(cell: str) -> str:
     return "'" + cell if cell.startswith(_FORMULA_STARTS) else cell
 
 
-def _json(data: Any) -> str:
-    return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
-
-
 def _json_pieces(head: dict[str, Any], key: str, items: Iterable[Any]) -> Iterator[str]:
-    """``_json({**head, key: list(items)})`` in pieces, an item at a time: at 100,000 claims
-    the whole list as one value took hundreds of MiB. ``key`` comes last."""
-    empty = _json({**head, key: []})
+    """``json.dumps({**head, key: list(items)}, ensure_ascii=False, indent=2)`` and a line
+    break, in pieces, an item at a time: at 100,000 claims the whole list as one value took
+    hundreds of MiB. ``key`` comes last."""
+    empty = _indented({**head, key: []}, "\n") + "\n"
     end = "[]\n}\n"  # how the document ends when the list is empty
     yield empty[:-len(end)]
     separator = "[\n    "

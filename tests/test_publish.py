@@ -18,7 +18,7 @@ from markupsafe import Markup
 
 import build
 from factsite import pipeline, render
-from factsite.export import _indented, _json, _json_pieces, spreadsheet_safe
+from factsite.export import _indented, _json_pieces, spreadsheet_safe
 from factsite.passages import SourceText, encode_fragment_text
 from tests.conftest import DEMO, FIXTURE, TEMPLATES, soup
 from tests.corpus import generate
@@ -305,7 +305,8 @@ def test_data_files_written_in_pieces_are_one_json_document(items):
     """claims.json and claimreview.json are written a claim at a time (never the whole
     archive as one value), in exactly the bytes of the whole document formatted at once."""
     head = {"schema_version": 1, "site": {"title": "T", "ratings": []}}
-    assert "".join(_json_pieces(head, "claims", iter(items))) == _json({**head, "claims": items})
+    assert "".join(_json_pieces(head, "claims", iter(items))) == json.dumps(
+        {**head, "claims": items}, ensure_ascii=False, indent=2) + "\n"
 
 
 def _any_json(rng: random.Random, depth: int = 0) -> object:
@@ -347,7 +348,7 @@ def test_data_files_of_a_large_archive_are_formatted_as_one_document(tmp_path):
     pipeline.build(tmp_path / "content", TEMPLATES, tmp_path / "site", jobs=1)
     for name in ("claims.json", "claimreview.json"):
         text = (tmp_path / "site" / name).read_text(encoding="utf-8")
-        assert _json(json.loads(text)) == text
+        assert json.dumps(json.loads(text), ensure_ascii=False, indent=2) + "\n" == text
     rows = list(csv.reader(io.StringIO((tmp_path / "site" / "claims.csv").read_text())))
     assert rows[0][0] == "id"
     assert sorted(row[0] for row in rows[1:]) == [f"claim-{n:06}" for n in range(120)]
