@@ -586,7 +586,8 @@ class Renderer:
     def __init__(self, templates_dir: Path, site: Site, recorder: Recorder | None = None,
                  cards: bool = False, environment: jinja2.Environment | None = None):
         """``cards``: reuse the cards of :data:`CARDS` across the pages it renders;
-        ``environment``: :func:`compiled_environment` of ``templates_dir``, not used yet."""
+        ``environment``: :func:`compiled_environment` of ``templates_dir``, which this
+        Renderer then owns (it sets the site's globals and filters on it): one per Renderer."""
         self.templates_dir = Path(templates_dir)
         self.recorder = recorder
         self.env = _environment(self.templates_dir) if environment is None else environment
