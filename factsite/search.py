@@ -39,6 +39,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor
 from concurrent.futures import wait as futures_wait
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from importlib import metadata
 from pathlib import Path
 from typing import Any, Callable, Container, Iterable, Iterator, Mapping, Sequence
@@ -176,6 +177,8 @@ class Indexing:
         self.scratch = self.root / _SCRATCH
         self.binary: Path | None = None
         self.cores: dict[Future, int | None] = {}  # the core each run going is held to
+        self.pids: dict[str, int] = {}  # shard bits → its run's process, once started
+        self.spread = False  # runs going may use every core (see :meth:`_spread`)
 
     def __enter__(self) -> Indexing:
         return self
@@ -228,6 +231,8 @@ class Indexing:
             if progress:
                 progress(self.indexed, total)
             self._start(self.jobs)
+            if not self.waiting and len(self.running) < self.jobs:
+                self._spread()
             self._collect(wait=True)
         if progress and total:
             progress(total, total)
@@ -279,9 +284,24 @@ class Indexing:
             held = list(self.cores.values())
             core = min(_CORES, key=held.count) if _CORES else None  # the least held
             run = self.pool.submit(_index_shard, self.binary, self.root, self.scratch, shard,
-                                   self.language, _glob(shard.pages, self.place), core)
+                                   self.language, _glob(shard.pages, self.place), core,
+                                   partial(self._started, shard.bits))
             self.running[run] = shard
             self.cores[run] = core
+
+    def _started(self, bits: str, pid: int) -> None:  # in the run's thread
+        self.pids[bits] = pid
+        if self.spread:
+            _release(pid)
+
+    def _spread(self) -> None:
+        """Let the runs going use every core: none waits and a core is free, so the last
+        runs (held to one core each) would end alone. A Pagefind run's threads, on two
+        cores, end a run over 1,000 pages ~15-30% sooner than held to one (a cold build's
+        last ~1 s left one core idle)."""
+        self.spread = bool(_CORES)
+        for pid in list(self.pids.values()) if self.spread else ():
+            _release(pid)
 
     def _collect(self, wait: bool) -> None:
         if wait and self.running:
@@ -291,6 +311,7 @@ class Indexing:
         for run in finished:
             shard = self.running.pop(run)
             self.cores.pop(run, None)
+            self.pids.pop(shard.bits, None)
             self.bundles[shard.folder] = (self.bundles[shard.folder][0], run.result())
             self.indexed += 1
 
@@ -329,9 +350,10 @@ _CORES = _allowed_cores()
 
 
 def _index_shard(binary: Path, root: Path, scratch: Path, shard: Shard, language: str,
-                 glob: str, core: int | None = None) -> list[str]:
+                 glob: str, core: int | None = None,
+                 started: Callable[[int], None] | None = None) -> list[str]:
     """Run Pagefind over ``glob``, one shard's pages, held to ``core``; move its bundle into
-    place; return the bundle's files, site-relative.
+    place; return the bundle's files, site-relative. ``started``: told the run's process id.
 
     A run over a shard keeps about one core busy, but its threads (Tokio's) spread over
     all of them, and the memory they free and map again then costs a flush of every
@@ -347,9 +369,18 @@ def _index_shard(binary: Path, root: Path, scratch: Path, shard: Shard, language
     command = [str(binary), "--site", str(root.resolve()), "--output-path", str(output.resolve()),
                "--force-language", language.split("-")[0].lower(), "--quiet"]
     with _held_to(core):
-        result = subprocess.run(command, cwd=work, capture_output=True, text=True, timeout=600)
-    if result.returncode != 0:
-        raise _failure((result.stderr or result.stdout).strip() or "it exited with an error")
+        process = subprocess.Popen(command, cwd=work, stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, text=True)
+    with process:
+        try:
+            if started is not None:
+                started(process.pid)
+            stdout, stderr = process.communicate(timeout=600)
+        except BaseException:
+            process.kill()
+            raise
+    if process.returncode != 0:
+        raise _failure((stderr or stdout).strip() or "it exited with an error")
     _stable_filters(output)
     files: list[str] = []
     target = root / shard.folder
@@ -380,6 +411,15 @@ def _held_to(core: int | None) -> Iterator[None]:
     finally:
         if core is not None:
             os.sched_setaffinity(0, before)
+
+
+def _release(pid: int) -> None:
+    """Let every thread of the process ``pid`` run on any core allowed to this one."""
+    try:
+        for thread in os.listdir(f"/proc/{pid}/task"):
+            os.sched_setaffinity(int(thread), _CORES)
+    except (AttributeError, OSError):  # ended already, or not Linux
+        pass
 
 
 def _glob(pages: Sequence[str], others: Container[str]) -> str:

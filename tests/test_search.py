@@ -204,6 +204,64 @@ def test_once_pages_are_done_a_run_starts_as_soon_as_a_core_is_free_largest_firs
         assert 0 <= began - freed < 0.1
 
 
+def test_once_no_shard_waits_and_a_core_is_free_the_runs_going_may_use_every_core(
+        tmp_path, monkeypatch):
+    """Held to one core each, the last runs would end alone on their cores: once none
+    waits and one core is free, each run going (and one starting after) is let go."""
+    import time
+    released, order = [], []  # pids let go; (event, pid) as it happened
+
+    def index(binary, root, scratch, shard, language, glob, core, started):
+        pid = 1000 + len(shard.pages)  # a made-up process: what _release is given
+        started(pid)
+        order.append(("started", pid))
+        time.sleep(0.04 * len(shard.pages))
+        order.append(("ended", pid))
+        return []
+
+    def release(pid):
+        released.append(pid)
+        order.append(("released", pid))
+
+    monkeypatch.setattr(search, "_index_shard", index)
+    monkeypatch.setattr(search, "_release", release)
+    monkeypatch.setattr(search, "_CORES", [0, 1])
+    (tmp_path / "pagefind").mkdir()
+    pages = PAGES[:100]
+    shards = search.partition(pages, 40)  # 33, 20, 24 and 23 pages
+    assert len(shards) >= 3 and len({len(s.pages) for s in shards}) == len(shards)
+    with search.Indexing(tmp_path, "en", pages, shard_pages=40, jobs=2, beside=0) as indexing:
+        for page in pages:
+            indexing.written(page, "digest", True)
+        indexing.finish({page: "digest" for page in pages})
+    smallest = 1000 + min(len(s.pages) for s in shards)  # started last (largest first)
+    # The last run started is let go once the one beside it ended, and only it (the runs
+    # before always had a shard waiting for the core they would leave).
+    assert released == [smallest]
+    assert order.index(("released", smallest)) < order.index(("ended", smallest))
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_getaffinity") or len(os.sched_getaffinity(0)) < 2,
+                    reason="one core: nothing to let a run go to")
+def test_a_process_let_go_may_run_its_threads_on_every_core():
+    core = max(os.sched_getaffinity(0))
+    script = ("import threading, time; threading.Thread(target=time.sleep, args=(30,)).start(); "
+              "print(flush=True); time.sleep(30)")
+    with search._held_to(core):
+        process = subprocess.Popen(["python3", "-c", script], stdout=subprocess.PIPE)
+    try:
+        process.stdout.readline()  # its second thread runs
+        tasks = os.listdir(f"/proc/{process.pid}/task")
+        assert len(tasks) == 2
+        assert all(os.sched_getaffinity(int(task)) == {core} for task in tasks)
+        search._release(process.pid)
+        assert all(os.sched_getaffinity(int(task)) == set(search._CORES) for task in tasks)
+    finally:
+        process.kill()
+        process.wait()
+    search._release(process.pid)  # ended: nothing to do, no error
+
+
 def test_an_edit_indexes_again_only_the_shards_of_the_pages_it_changed(tmp_path, monkeypatch):
     content, templates, out = tmp_path / "content", tmp_path / "templates", tmp_path / "site"
     corpus.generate(content, 60)
