@@ -59,7 +59,12 @@ def claim_jsonld_script(claim: Claim, site: Site) -> JsonScript:
     """:func:`claim_jsonld` as the claim page's ``<script type="application/ld+json">`` holds it.
     The page's fingerprint describes one text, not the dicts (a claim page's fingerprint:
     29 → 15 µs)."""
-    return JsonScript(htmlsafe_json_dumps(claim_jsonld(claim, site), sort_keys=True))
+    return JsonScript(htmlsafe_json_dumps(claim_jsonld(claim, site), dumps=_SORTED_JSON))
+
+
+# ``json.dumps(value, sort_keys=True)``, without making an encoder for each claim page (nor
+# checking a tree of fresh dicts for cycles): 9.8 → 8.2 µs a page
+_SORTED_JSON = json.JSONEncoder(sort_keys=True, check_circular=False).encode
 
 
 def _claim_node(claim: Claim, site: Site) -> dict[str, Any]:

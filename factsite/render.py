@@ -55,11 +55,12 @@ CHUNK = 64  # pages a worker renders per task: few messages, yet a steady progre
 # Pages render in the order of their search shards (random across the model): after 8
 # chunks a worker had copied ~45 MiB at 10,000 claims (4 chunks: ~15 MiB less, ~5% more CPU).
 BATCH = 8
-# The macros of claim cards, which listings show: each claim's card is on ~6 pages (its
-# topics', its month's, its rating's, the home page's, its claimant's). Each is rendered once
-# per arguments (its links placed at each page's root) and reused with what it read: see
-# :meth:`_RecordingEnvironment.card`.
-CARDS = frozenset({"claim_summary"})
+# The macros whose text is rendered once per arguments (its links placed at each page's root)
+# and reused with what it read: see :meth:`_RecordingEnvironment.card`. Claim cards, which
+# listings show: each claim's card is on ~6 pages (its topics', its month's, its rating's, the
+# home page's, its claimant's); the rating scale and rating badges, on every claim page alike;
+# a claimant's card, on each of its claims' pages.
+CARDS = frozenset({"claim_summary", "rating_scale", "rating_badge", "claimant_card"})
 CARDS_HELD = 50_000  # cards a process keeps (~0.6 KiB each): the rest are rendered where shown
 
 
@@ -626,7 +627,9 @@ class Renderer:
         different templates) showed the claims they list, with the same arguments but the
         claim: each listing lists every claim, so each such card is shown twice or more.
         Workers render pages in an order random across the model, and each renders too few
-        of them to meet a card twice.
+        of them to meet a card twice. A card of a claimant, source, topic or rating that a page
+        showed is rendered for every entity of its kind (each kind has a fraction of the
+        claims, and an entity's card is on the pages of its claims: a claimant's on ~10).
         """
         first: dict[str, Page] = {}
         alone: set[str] = set()  # templates of one page: only compiled (sitemap.xml, 10,000
@@ -650,16 +653,17 @@ class Renderer:
             listed = set(map(id, pagination.items)) if type(pagination) is Pagination else ()
             for key in keys:
                 pattern = _card_pattern(key)
-                if pattern is not None and id(key[1 + pattern[1]]) in listed:
+                if pattern is not None and (pattern[2] is not Claim
+                                            or id(key[1 + pattern[1]]) in listed):
                     shown.setdefault(pattern, set()).add(page.template)
         self.env.card_keys = None
-        _work_out(self.env.globals["site"])
+        site = self.env.globals["site"]
+        _work_out(site)
         if self.env.cards is not None:
-            claims = self.env.globals["site"].claims
-            for (macro, slot, *arguments), templates in shown.items():
-                if len(templates) > 1:
-                    self.env.shown_cards((macro, *arguments[:slot], claim, *arguments[slot + 1:])
-                                         for claim in claims)
+            for (macro, slot, kind, *arguments), templates in shown.items():
+                if kind is not Claim or len(templates) > 1:
+                    self.env.shown_cards((macro, *arguments[:slot], entity, *arguments[slot + 1:])
+                                         for entity in _GROUPS[kind](site))
 
     def render_page(self, page: Page) -> tuple[str, Any]:
         """The page's text and, with a recorder, what it read: (local read ids, templates)."""
@@ -807,12 +811,17 @@ def _card_key(macro: _Macro, args: tuple, kwargs: dict) -> tuple | None:
 
 
 def _card_pattern(key: tuple) -> tuple | None:
-    """(macro, the claim's place, the arguments with None there) of a card shown with one
-    claim and no other entity; None for another."""
+    """(macro, the entity's place, its kind, the arguments with None there) of a card shown
+    with one claim, claimant, source, topic or rating and no other entity; None for another."""
     slots = [n for n, argument in enumerate(key[1:]) if type(argument) in RECORDED]
-    if len(slots) != 1 or type(key[1 + slots[0]]) is not Claim:
+    if len(slots) != 1 or type(key[1 + slots[0]]) not in _GROUPS:
         return None
-    return (key[0], slots[0], *key[1:1 + slots[0]], None, *key[2 + slots[0]:])
+    slot = slots[0]
+    return (key[0], slot, type(key[1 + slot]), *key[1:1 + slot], None, *key[2 + slot:])
+
+
+_GROUPS = {Claim: attrgetter("claims"), Claimant: attrgetter("claimants"),  # of the site
+           Source: attrgetter("sources"), Topic: attrgetter("topics"), Rating: attrgetter("ratings")}
 
 
 @dataclass(frozen=True)
