@@ -503,6 +503,7 @@ class DevServer:
                                            "writes them again")])
         if self.building:
             return
+        self.live.flush_pending()
         if self.watcher.poll(time.monotonic()):
             paths = self.watcher.take()
         elif self.live.dirty and not self.failed and not self.watcher.pending:

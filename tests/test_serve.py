@@ -313,12 +313,51 @@ def test_rebuild_keeps_the_last_good_site_and_reports_every_failure(content, tmp
 
 
 def wait_for_writers(dev: serve.DevServer) -> None:
-    """Until the forked writers of site/ (and of its search index) are done."""
+    """Until the forked writers of site/ (and of its search index) are done, the flush a
+    save left for the writer going too (as the server's poll() starts it)."""
     deadline = time.monotonic() + 4 * TIMEOUT
-    while dev.live.writers:
+    while dev.live.writers or dev.live.pending:
         assert time.monotonic() < deadline, "the writer of site/ never finished"
         dev.live.reap()
+        dev.live.flush_pending()
         time.sleep(0.02)
+
+
+def test_saves_in_a_row_fork_one_writer_at_a_time_and_the_last_save_is_written(
+        content, tmp_path, monkeypatch):
+    """Each writer is a copy of the server's memory: saves made while one writes fork no
+    other; the newest is written once it is done, and site/ is then a cold build's."""
+    from factsite import live
+
+    out = tmp_path / "site"
+    dev = serve.DevServer(content, TEMPLATES, out, on_built=lambda result: None,
+                          on_failed=lambda diagnostics: pytest.fail(str(diagnostics)))
+    dev.rebuild()
+    wait_for_writers(dev)
+    write_site = live.LiveSite._write_site
+
+    def slow(self, fresh, generation):  # in the writer: long enough for the saves below
+        time.sleep(1.0)
+        return write_site(self, fresh, generation)
+    monkeypatch.setattr(live.LiveSite, "_write_site", slow)
+    claim = content / CLAIM
+    forked = []
+    for year in (2024, 2025, 2026):
+        claim.write_text(re.sub(r"^claim: .*$", f"claim: The bridge opens in {year}.",
+                                claim.read_text(), flags=re.M))
+        dev.save([str(claim)])
+        forked += [writer for writer, _ in dev.live.writers if writer not in forked]
+        assert sum(writer.exitcode is None for writer, _ in dev.live.writers) <= 1
+    assert len(forked) == 1 and dev.live.pending  # the first save's; the last one's waits
+    deadline = time.monotonic() + 4 * TIMEOUT
+    while dev.live.writers or dev.live.pending:  # the server's poll() starts the flush left
+        assert time.monotonic() < deadline, "the flush left was never written"
+        dev.poll()
+        time.sleep(0.02)
+    assert not dev.live.fresh
+    assert b"opens in 2026" in (out / "claims" / "opens-2023" / "index.html").read_bytes()
+    pipeline.build(content, TEMPLATES, tmp_path / "cold", use_cache=False)
+    assert every_file(out) == every_file(tmp_path / "cold")
 
 
 def test_a_save_reloads_open_pages_first_from_memory_and_the_site_follows(content, tmp_path):
