@@ -18,6 +18,7 @@ import signal
 import stat
 from array import array
 from dataclasses import dataclass
+from operator import attrgetter
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -175,22 +176,23 @@ def load_content(content_dir: Path, cache: Cache | None = None, *, jobs: int | N
     for dirname, (kind, ext) in COLLECTIONS.items():
         folder = content_dir / dirname
         try:
-            names = _directory(folder, f"content/{dirname}/, where the {kind} files go")
+            entries = _directory(folder, f"content/{dirname}/, where the {kind} files go")
         except FileNotFoundError:
             continue
         except _Problem as found:
             problem(folder, found)
             continue
-        for name in names:
-            file = folder / name
+        for entry in entries:
+            name = entry.name
             if EDITOR_LEFTOVERS.search(name):
                 continue
-            if os.path.isdir(file):
+            file = folder / name
+            if _is_directory(entry):
                 problem(file, _Problem((1, 1), f"'{name}' is a directory; content/{dirname}/ "
                                                f"holds one {ext} file per {kind}",
                                        "factsite does not read subdirectories: move the files "
                                        f"it holds into content/{dirname}/ or remove it"))
-            elif file.suffix != ext:
+            elif not name.endswith(ext):  # its suffix: a name starting with '.' was left out
                 problem(file, _Problem((1, 1), f"{dirname} files must end in {ext}: "
                                                f"'{name}' is not read",
                                        f"rename it to '{file.stem}{ext}'"))
@@ -412,14 +414,26 @@ def _too_large(size: int, limit: int, what: str) -> _Problem:
                     "content files are written by hand: is this the file you meant?")
 
 
-def _directory(folder: Path, what: str) -> list[str]:
-    """The sorted names in ``folder``; FileNotFoundError if missing, a problem if not a directory."""
+def _directory(folder: Path, what: str) -> list[os.DirEntry]:
+    """The entries of ``folder`` sorted by name; FileNotFoundError if missing, a problem if not
+    a directory. An entry knows whether it is a directory without a stat of its own (a
+    third of listing 16,000 files)."""
     if not stat.S_ISDIR(_stat(folder).st_mode):
         raise _Problem((1, 1), "not a directory", f"this should be {what}")
     try:
-        return sorted(os.listdir(folder))
+        with os.scandir(folder) as entries:
+            return sorted(entries, key=attrgetter("name"))
     except OSError as error:
         raise _os_problem(folder, error) from None
+
+
+def _is_directory(entry: os.DirEntry) -> bool:
+    """Whether ``entry`` is a directory or a link to one, as os.path.isdir says: a link that
+    cannot be followed (a loop) is not; reading it reports it."""
+    try:
+        return entry.is_dir()
+    except OSError:
+        return False
 
 
 def _stat(path: Path) -> os.stat_result:

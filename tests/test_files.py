@@ -90,7 +90,7 @@ def test_a_claims_file_in_place_of_the_directory_fails_the_build_and_keeps_site(
     assert sorted(p.relative_to(tmp_path) for p in (tmp_path / "site").rglob("*")) == before
 
 
-@pytest.mark.parametrize("failing", ["open", "listdir"])
+@pytest.mark.parametrize("failing", ["open", "scandir"])
 def test_permission_denied(content, monkeypatch, capsys, failing):
     """Simulated: the suite may run as root, whom no permission stops."""
     real = getattr(os, failing)
