@@ -16,6 +16,7 @@ import re
 from bisect import bisect_left
 from dataclasses import dataclass, field, fields
 from functools import cached_property
+from operator import attrgetter
 from typing import Any, BinaryIO, Callable, Iterator
 from urllib.parse import urlsplit
 
@@ -670,6 +671,10 @@ def _unflatten(rows: list[tuple[type, list[Any]]]) -> Site:
 _GRAPH = frozenset({Site, Claim, Claimant, Source, Topic, Rating, Publisher, Passage, Update, Page,
                     ThreadNode})
 _FIELDS = {cls: tuple(f.name for f in fields(cls)) for cls in _GRAPH}
+# Each class's fields as a tuple, read in C: a generator of getattr calls took half the time
+# of pickling the site (0.18 s of 0.40 at 10,000 claims).
+# (Every class of the graph has two fields or more: attrgetter of one name gives no tuple.)
+_ROW = {cls: attrgetter(*names) for cls, names in _FIELDS.items()}
 
 
 class _SitePickler(pickle.Pickler):
@@ -699,8 +704,7 @@ def pickle_site(site: Site, file: BinaryIO) -> None:
     done = 0
     while done < len(pickler.met):
         round_, done = pickler.met[done:], len(pickler.met)
-        pickler.dump([(entity, tuple(getattr(entity, name) for name in _FIELDS[type(entity)]))
-                      for entity in round_])
+        pickler.dump([(entity, _ROW[type(entity)](entity)) for entity in round_])
     pickler.dump(None)
 
 
