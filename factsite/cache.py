@@ -27,6 +27,7 @@ import bisect
 import pickle
 import tempfile
 from array import array
+from itertools import chain
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
@@ -111,15 +112,12 @@ def token(value: Any, memo: dict[int, tuple[Any, str]]) -> bytes:
         return digest(repr(value).encode())
     if kind in _IDENTITY:
         return digest(("@" + _IDENTITY[kind](value)).encode("utf-8", "surrogatepass"))
-    if kind is tuple and value:  # a claim's topics, claimants, passages, counterclaims...
-        prefix = _BY_ID.get(type(value[0]))
-        if prefix is not None:
-            first = type(value[0])
-            for item in value:
-                if type(item) is not first:
-                    return fingerprint(value, memo)
-            return digest("\x1f".join([f"[{len(value)}", *[prefix + item.id for item in value]]
-                                      ).encode("utf-8", "surrogatepass"))
+    if kind is tuple:  # a claim's topics, claimants, passages, counterclaims...
+        if not value:
+            return _EMPTY_TOKEN
+        run = _run(value)
+        if run is not None:
+            return digest("\x1f".join([f"[{len(value)}", *run]).encode("utf-8", "surrogatepass"))
     elif kind is m.PartialDate:
         return digest(f"PartialDate {value.year} {value.month} {value.day}".encode())
     elif kind is m.Prose:
@@ -128,6 +126,25 @@ def token(value: Any, memo: dict[int, tuple[Any, str]]) -> bytes:
 
 
 _CONSTANT_TOKENS = {value: digest(repr(value).encode()) for value in (None, True, False)}
+_EMPTY_TOKEN = digest(b"[0")  # of an empty tuple (a claim's updates, disputes...)
+
+
+def _run(value: tuple | list) -> list[str] | None:
+    """The description of a run of entities of one kind (a listing's claims, a claim's
+    passages) or of text, the commonest long values: as :func:`_describe` describes them
+    item by item, sooner. None for another run."""
+    first = type(value[0])
+    for item in value:
+        if type(item) is not first:
+            return None
+    prefix = _BY_ID.get(first)
+    if prefix is not None:
+        return [prefix + item.id for item in value]
+    if first is str:
+        return ["s" + item for item in value]
+    if first is m.Passage:
+        return [f"@passage:{item.claim.id}:{item.number}" for item in value]
+    return None
 
 
 def _describe(value: Any, out: list[str], memo: dict[int, tuple[Any, str]]) -> None:  # noqa: C901
@@ -146,20 +163,14 @@ def _describe(value: Any, out: list[str], memo: dict[int, tuple[Any, str]]) -> N
         out.append(f"PartialDate {value.year} {value.month} {value.day}")
     elif kind in (tuple, list):
         out.append(f"[{len(value)}")
-        first = type(value[0]) if value else None
-        prefix = _BY_ID.get(first)
-        if prefix is not None and all(type(item) is first for item in value):
-            # entities of one kind (a listing's claims, a topic's): the commonest long value,
-            # described as item by item below, sooner
-            out.extend([prefix + item.id for item in value])
+        run = _run(value) if value else None
+        if run is not None:
+            out.extend(run)
             return
-        for item in value:
-            _describe(item, out, memo)
+        _describe_items(value, out, memo)
     elif kind is dict:
         out.append(f"{{{len(value)}")
-        for key, item in value.items():
-            _describe(key, out, memo)
-            _describe(item, out, memo)
+        _describe_items(chain.from_iterable(value.items()), out, memo)
     elif (names := _field_names(kind)) is not None:
         # Value objects (dates, spans, highlights, thread nodes, publisher, updates):
         # their fields. A thread is shared by all its claims: described once.
@@ -190,6 +201,19 @@ def _describe(value: Any, out: list[str], memo: dict[int, tuple[Any, str]]) -> N
             _describe(getattr(owner, name), out, memo)
     else:
         raise TypeError(f"cannot fingerprint a {kind.__name__} for the build cache")
+
+
+def _describe_items(items: Iterable[Any], out: list[str], memo: dict[int, tuple[Any, str]],
+                    ) -> None:
+    """:func:`_describe` each of ``items``, text and entities without a call each."""
+    for item in items:
+        kind = type(item)
+        if kind is str:
+            out.append("s" + item)
+        elif kind in _IDENTITY:
+            out.append("@" + _IDENTITY[kind](item))
+        else:
+            _describe(item, out, memo)
 
 
 _FIELD_NAMES: dict[type, tuple[str, ...] | None] = {}
@@ -294,69 +318,67 @@ class Recorder:
         ~30,000 reads it meets first (10,000 claims), and working out an entity's key
         (``claim:<id>``) to look it up took a third of that."""
         self.numbers = numbers or ReadNumbers()
-        self._taken = taken
-        self._bases = bases or {}
-        # (entity, attribute) → its number, -1 for a name that is not an attribute: a page
-        # reads ~200 fields, most of them read by earlier pages too
-        self._known: dict[tuple[Any, str], int] = {}
-        self._fresh: list[tuple[int, bytes]] = []  # (number, token) not handed over yet
-        self._memo: dict[int, tuple[Any, str]] = {}
-        self.reads: set[tuple[Any, str]] | None = None
+        # (entity, attribute) → its number, for the recording environment to look up as each
+        # read is made: a page reads ~200 fields, most of them read by earlier pages too
+        self.number = _Numbering(self.numbers, taken, bases or {})
+        self.reads: set[int] | None = None  # the numbers of what the page being rendered read
         self.templates: set[str] | None = None
-        # the numbers of reads made before, by a rendered fragment this page reuses
-        self.replayed: set[int] | None = None
 
     def start(self) -> None:
-        self.reads, self.templates, self.replayed = set(), set(), set()
+        self.reads, self.templates = set(), set()
 
     def stop(self) -> tuple[array, tuple[str, ...]]:
-        """The numbers of what the page read (with those :attr:`replayed`), and the names of
-        the templates it loaded."""
+        """The numbers of what the page read (with those of the fragments it reused), and the
+        names of the templates it loaded."""
         numbers = self.numbered(self.reads)
-        if self.replayed:
-            numbers = array("I", self.replayed.union(numbers))
         templates = tuple(sorted(self.templates))
-        self.reads = self.templates = self.replayed = None
+        self.reads = self.templates = None
         return numbers, templates
 
-    def numbered(self, reads: Iterable[tuple[Any, str]], keep: bool = True) -> array:
-        """The numbers of ``reads``. ``keep``: keep those first met, for the next pages (a
-        card's reads are replayed by number instead; without a ``taken`` table, kept all the
-        same: then the recorder's own table keeps a value from being taken down twice). A
-        read of a name that is not an attribute of the entity's kind is not recorded: it has
-        no value while factsite's code stays the same."""
-        numbers = array("I")
-        known = self._known
-        keep = keep or self._taken is None
-        for read in reads:
-            number = known.get(read)
-            if number is None:
-                number = self._number(*read)
-                if keep:
-                    known[read] = number
-            if number >= 0:
-                numbers.append(number)
-        return numbers
+    @staticmethod
+    def numbered(reads: set[int]) -> array:
+        """``reads`` without the read of a name that is not an attribute of the entity's kind:
+        it has no value while factsite's code stays the same."""
+        reads.discard(_NOT_AN_ATTRIBUTE)
+        return array("I", reads)
 
-    def _number(self, entity: Any, attribute: str) -> int:
-        """The number of a read first met, its value taken down; -1: not an attribute."""
+    def new_values(self) -> list[tuple[int, bytes]]:
+        """(number, token) of every read first seen since the last call."""
+        fresh, self.number.fresh = self.number.fresh, []
+        return fresh
+
+
+_NOT_AN_ATTRIBUTE = 0xFFFFFFFF  # the number of a read of a name no entity of its kind has
+
+
+class _Numbering(dict):
+    """(entity, attribute) → the read's number (:class:`Recorder`), worked out when first
+    asked for, the read's value then taken down."""
+
+    __slots__ = ("numbers", "taken", "bases", "fresh", "memo")
+
+    def __init__(self, numbers: ReadNumbers, taken: Any, bases: dict[Any, int]) -> None:
+        super().__init__()
+        self.numbers, self.taken, self.bases = numbers, taken, bases
+        self.fresh: list[tuple[int, bytes]] = []  # (number, token) not handed over yet
+        self.memo: dict[int, tuple[Any, str]] = {}
+
+    def __missing__(self, read: tuple[Any, str]) -> int:
+        entity, attribute = read
         place = _ATTRIBUTE_INDEX[type(entity)].get(attribute)
         if place is None:
-            return -1
-        base = self._bases.get(entity)
-        number = (self.numbers.base(entity_key(entity)) if base is None else base) + place
-        taken = self._taken
+            self[read] = _NOT_AN_ATTRIBUTE
+            return _NOT_AN_ATTRIBUTE
+        base = self.bases.get(entity)
+        number = self[read] = (self.numbers.base(entity_key(entity)) if base is None
+                               else base) + place
+        taken = self.taken
         if taken is not None and number < len(taken):
             if taken[number]:  # another worker's
                 return number
             taken[number] = 1
-        self._fresh.append((number, token(getattr(entity, attribute), self._memo)))
+        self.fresh.append((number, token(getattr(entity, attribute), self.memo)))
         return number
-
-    def new_values(self) -> list[tuple[int, bytes]]:
-        """(number, token) of every read first seen since the last call."""
-        fresh, self._fresh = self._fresh, []
-        return fresh
 
 
 @dataclasses.dataclass

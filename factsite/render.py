@@ -441,7 +441,7 @@ class _RecordingEnvironment(jinja2.Environment):
     template_class = _Template
     context_class = _Context
     recorder: Recorder | None = None
-    reads: set[tuple[Any, str]] | None = None  # the recorder's, while a page renders
+    reads: set[int] | None = None  # the recorder's read numbers, while a page renders
     page_root = ""  # the way from the page being rendered to the site's root ('../../')
     cards: dict[tuple, _Card] | None = None  # by macro and arguments; None: none reused
     card_keys: list[tuple] | None = None  # while warming up: the cards each page showed
@@ -470,10 +470,10 @@ class _RecordingEnvironment(jinja2.Environment):
         if self.card_keys is not None:
             self.card_keys.append(key)
         text, numbers, templates = found
-        recorder = self.recorder
-        if recorder is not None and recorder.replayed is not None:  # a page being recorded
-            recorder.replayed.update(numbers)
-            recorder.templates.update(templates)
+        reads = self.reads
+        if reads is not None:  # a page (or a card) being recorded
+            reads.update(numbers)
+            self.recorder.templates.update(templates)
         text = text.replace(ROOT, self.page_root)
         return _new_markup(Markup, text) if eval_ctx.autoescape else text
 
@@ -483,8 +483,8 @@ class _RecordingEnvironment(jinja2.Environment):
         recorder = self.recorder
         root, reads = self.page_root, self.reads
         if recorder is not None:
-            templates, replayed = recorder.templates, recorder.replayed
-            self.reads, recorder.templates, recorder.replayed = set(), set(), set()
+            templates = recorder.templates
+            self.reads, recorder.templates = set(), set()
         self.page_root = ROOT
         try:
             text = macro._func(*arguments)
@@ -493,14 +493,11 @@ class _RecordingEnvironment(jinja2.Environment):
         finally:
             self.page_root = root
             if recorder is not None:
-                card = self.reads, recorder.templates, recorder.replayed
-                self.reads, recorder.templates, recorder.replayed = reads, templates, replayed
+                card = self.reads, recorder.templates
+                self.reads, recorder.templates = reads, templates
         if recorder is None:
             return text, array("I"), ()
-        numbers = recorder.numbered(card[0], keep=False)
-        if card[2]:  # the cards it showed
-            numbers = array("I", card[2].union(numbers))
-        return text, numbers, tuple(card[1])
+        return text, recorder.numbered(card[0]), tuple(card[1])
 
     def shown_cards(self, keys: Iterable[tuple]) -> None:
         """Render the cards of ``keys`` now (kept while there is room)."""
@@ -514,10 +511,9 @@ class _RecordingEnvironment(jinja2.Environment):
                     cards[key] = found
 
     def getattr(self, obj: Any, attribute: str) -> Any:  # the hot path of every page
-        if type(obj) in RECORDED:
-            reads = self.reads
-            if reads is not None:
-                reads.add((obj, attribute))
+        reads = self.reads
+        if reads is not None and type(obj) in RECORDED:
+            reads.add(self.recorder.number[obj, attribute])
         try:  # Jinja's own getattr, inlined
             return getattr(obj, attribute)
         except AttributeError:
@@ -529,7 +525,7 @@ class _RecordingEnvironment(jinja2.Environment):
 
     def getitem(self, obj: Any, argument: Any) -> Any:
         if type(obj) in RECORDED and isinstance(argument, str) and self.reads is not None:
-            self.reads.add((obj, argument))
+            self.reads.add(self.recorder.number[obj, argument])
         return super().getitem(obj, argument)
 
     def get_template(self, name: Any, parent: str | None = None, globals: Any = None) -> Any:

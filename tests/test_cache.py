@@ -307,3 +307,22 @@ def test_an_edit_a_reused_card_shows_renders_every_page_showing_it_and_only_thos
     assert showing == {"page", "topics", "timeline", "ratings", "claimants", "claims"}
     assert len(changed) == 8 == result.rendered
     assert every_file(out) == cold(content, TEMPLATES, tmp_path / "cold")
+
+
+def test_tokens_are_the_fingerprints_of_what_templates_read(tmp_path, monkeypatch):
+    """Every value a template may read of every entity (fields, properties, methods) gets
+    from :func:`token` the digest :func:`fingerprint` gives it, and runs of entities or of
+    text described at once describe as item by item."""
+    from factsite import cache
+    from factsite import model as m
+    content = tmp_path / "content"
+    generate(content, 60)
+    site = pipeline.load_model(content, None).site
+    values = [getattr(entity, name) for entity in cache._entities(site).values()
+              for name in cache.ATTRIBUTES[type(entity)]]
+    kinds = {type(v[0]) for v in values if type(v) is tuple and v}
+    assert {m.Claim, m.Passage, str} <= kinds and () in values
+    tokens = [cache.token(value, {}) for value in values]
+    assert tokens == [cache.fingerprint(value, {}) for value in values]
+    monkeypatch.setattr(cache, "_run", lambda value: None)
+    assert tokens == [cache.fingerprint(value, {}) for value in values]
