@@ -121,9 +121,16 @@ def _format(message: Markup, values: dict[str, Any]) -> Markup:
             for _, name, spec, conversion in _FORMATTER.parse(message))
     if not plain or not _FIELD_TYPES.issuperset(map(type, values.values())):
         return message.format(**values)
-    return Markup(str.format(message, **{
-        name: value if type(value) is not str else escape(value)
+    return _new_markup(Markup, str.format(message, **{
+        name: value if type(value) is not str else _escape_text(value)
         for name, value in values.items()}))
+
+
+_new_markup = str.__new__  # Markup of text known to be safe, without markupsafe's Python
+try:  # markupsafe 3: its escaping in C, without the Python around it
+    from markupsafe import _escape_inner as _escape_text
+except ImportError:  # markupsafe 2: all of escape() is in C
+    _escape_text = escape
 
 
 _FORMATTER = string.Formatter()

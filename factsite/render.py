@@ -388,6 +388,17 @@ class _Template(jinja2.Template):
             namespace["escape"] = _escape
         return super()._from_namespace(environment, namespace, globals)
 
+    def new_context(self, vars: dict[str, Any] | None = None, shared: bool = False,
+                    locals: Any = None) -> jinja2.runtime.Context:
+        """Jinja's, given the template's globals as one dict rather than its ChainMap: the
+        context copies them (``dict(globals, **vars)``, ``set(globals)``), which for a ChainMap
+        walks its maps in Python (~3% of a page)."""
+        flat: dict[str, Any] = {}
+        for globals in reversed(self.globals.maps):
+            flat.update(globals)
+        return jinja2.runtime.new_context(self.environment, self.name, self.blocks, vars, shared,
+                                          flat, locals)
+
     def _get_default_module(self, ctx: jinja2.runtime.Context | None = None) -> Any:
         """Jinja's, without its check on every ``{% import %}`` of a page, ``ctx.globals_keys -
         self.globals.keys()`` (a ChainMap's keys view, subtracted in Python: 4.8 µs a page),
@@ -679,7 +690,7 @@ class Renderer:
     def render(self, page: Page) -> str:
         if page.produce is not None:
             return "".join(page.produce())
-        if any(self.env.globals.get(name) is not value for name, value in self._globals.items()):
+        if self.env.globals != self._globals:  # a global replaced (entities equal only if the same)
             self._globals_changed()
         try:
             template = self.env.get_template(page.template)

@@ -81,3 +81,13 @@ def test_cards_of_claimants_and_ratings_are_rendered_before_workers_fork():
         assert renderer.render(page) == in_place.render(page)
     assert [key for key in renderer.env.cards if key[0].name == "rating_scale"] == [
         (renderer.env.get_template("_partials.html").module.rating_scale,)]
+
+
+def test_a_page_sees_its_template_globals_over_the_environment_s(tmp_path):
+    env = _environment(_theme(tmp_path, {"page.html": "{{ x }} {{ y }}{{ z | default('') }}"}))
+    env.globals.update(x="env", y="env")
+    page = env.get_template("page.html", globals={"x": "template"})
+    assert page.render() == "template env"
+    assert page.render(y="given") == "template given"
+    env.globals["z"] = "!"  # the environment's globals, as they are when the page renders
+    assert page.render() == "template env!"
