@@ -202,12 +202,13 @@ def _plan(site: Site, links: list[SiteLink], diagnostics: list[Diagnostic],
 def _load_apart(content_dir: Path, base_url: str | None, lap: Callable[[str], None],
                 cache: Cache | None, jobs: int | None, exchange: BinaryIO,
                 meanwhile: Callable[[], None] = lambda: None,
-                ) -> tuple[Site, list[Page], tuple[Diagnostic, ...], Callable[[], Site] | None]:
+                ) -> tuple[Site, list[SiteLink], list[Diagnostic], Callable[[], Site] | None]:
     """Load, check and assemble in a forked process, which sends back only the site (pickled
-    into ``exchange``, a scratch file); then plan. Returns the site, the plan, the warnings
-    and a function that reads the site from ``exchange`` again (None where nothing was
-    forked), or raises as :func:`load_model`. ``meanwhile`` runs in this process while the
-    other one loads (first, where nothing is forked).
+    into ``exchange``, a scratch file). Returns the site, its links and diagnostics for
+    :func:`_plan`, and a function that reads the site from ``exchange`` again (None where
+    nothing was forked), or raises as :func:`load_model` (but for dead links, which the
+    plan finds). ``meanwhile`` runs in this process while the other one loads (first,
+    where nothing is forked).
 
     Loading and checking make and drop millions of small objects (documents with the
     position of every value, schema models, Markdown tokens), among which the site's
@@ -222,9 +223,13 @@ def _load_apart(content_dir: Path, base_url: str | None, lap: Callable[[str], No
     from .model import pickle_site, unpickle_site
 
     if not hasattr(os, "fork"):
+        from .load import load_content
         meanwhile()
-        model = load_model(content_dir, base_url, lap, cache, jobs)
-        return model.site, model.pages, model.warnings, None
+        with _collector_paused():
+            documents, problems = load_content(Path(content_dir), cache, jobs=jobs)
+            checked, site, diagnostics = _check(documents, problems, base_url, cache, jobs)
+        lap("load and check")
+        return site, checked.links, diagnostics, None
     pid = os.fork()
     if pid == 0:  # the child: never returns
         code = 70
@@ -262,15 +267,13 @@ def _load_apart(content_dir: Path, base_url: str | None, lap: Callable[[str], No
         raise ContentError(found[0])
     site, diagnostics, links = found
     lap("load and check")
-    _, pages, warnings = _plan(site, links, diagnostics)
-    lap("plan")
 
     def reload() -> Site:
         with exchange:
             exchange.seek(start)
             with _collector_paused():
                 return unpickle_site(exchange)
-    return site, pages, warnings, reload
+    return site, links, diagnostics, reload
 
 
 def _checked_here(content_dir: Path, base_url: str | None, cache: Cache | None,
@@ -350,30 +353,38 @@ def build(content_dir: Path, templates_dir: Path, out_dir: Path, *, strict: bool
     with ExitStack() as kept:  # the result that may read it, or when the build fails
         kept.callback(exchange.close)
         if model is None:  # its documents and their check are not needed to render
-            site, pages, warnings, reload = _load_apart(content_dir, base_url, watch.lap, cache,
-                                                        jobs, exchange, prepare)
+            site, links, found, reload = _load_apart(content_dir, base_url, watch.lap, cache,
+                                                     jobs, exchange, prepare)
         else:  # the dev server's, which it keeps
             site, pages, warnings, reload = model.site, model.pages, model.warnings, None
             if cache:
                 cache.save_memos()
-        from .render import render_pages
+        from .render import render_pages, start_data_files
         from .search import SHARD_PAGES, Indexing, shard_key, stale
-        if strict and warnings:
-            raise ContentError(warnings)
-        release_memory()  # what the check freed: the render workers would copy it
-        state = cache.state(out_dir) if cache else BuildState()
-        theme = fingerprint((tree_digest(templates_dir / "i18n").hex(), site.language))
-        templates = _template_digests(templates_dir)
-        if state.theme != theme or not _wrote(out_dir, state):
-            state = BuildState()
-        changed_reads = state.changed_reads(site) if state.pages else set()
-        state.assign(site)
-        changed_templates = {name for name, value in state.templates.items()
-                             if templates.get(name) != value}
-        records, dirty = _kept(pages, state, changed_reads, changed_templates, out_dir)
-        watch.lap("compare with the last build")
-        shard_pages = shard_pages or SHARD_PAGES
+        release_memory()  # what the check freed: the processes forked from here would copy it
         with staged(out_dir, templates_dir / "static") as staging, ExitStack() as stack:
+            data_files = None
+            if model is None:
+                if jobs != 1 and hasattr(os, "fork"):  # beside the plan and the workers' set-up
+                    data_files = start_data_files(site, staging)
+                    stack.callback(gc.unfreeze)
+                    stack.callback(data_files.stop)
+                _, pages, warnings = _plan(site, links, found)
+                watch.lap("plan")
+            if strict and warnings:
+                raise ContentError(warnings)
+            state = cache.state(out_dir) if cache else BuildState()
+            theme = fingerprint((tree_digest(templates_dir / "i18n").hex(), site.language))
+            templates = _template_digests(templates_dir)
+            if state.theme != theme or not _wrote(out_dir, state):
+                state = BuildState()
+            changed_reads = state.changed_reads(site) if state.pages else set()
+            state.assign(site)
+            changed_templates = {name for name, value in state.templates.items()
+                                 if templates.get(name) != value}
+            records, dirty = _kept(pages, state, changed_reads, changed_templates, out_dir)
+            watch.lap("compare with the last build")
+            shard_pages = shard_pages or SHARD_PAGES
             bundles = state.summary.get("bundles", {})
             indexing = stack.enter_context(Indexing(
                 staging, site.language, [path for path in records if path.endswith(".html")],
@@ -394,7 +405,7 @@ def build(content_dir: Path, templates_dir: Path, out_dir: Path, *, strict: bool
                     lambda done, total: progress(f"rendering {done:,}/{total:,} pages")),
                 order=indexing and shard_key, written=indexing and partial(_written, indexing),
                 idle=indexing and indexing.beside_build,
-                environment=compiled[0] if compiled else None)
+                environment=compiled[0] if compiled else None, data_files=data_files)
             records.update((page.path, PageRecord(page.made_from, page.templates, page.reads,
                                                   page.digest, page.indexed))
                            for page in rendered)

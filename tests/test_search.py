@@ -151,6 +151,36 @@ def test_data_files_are_written_apart_and_pagefind_starts_once_render_workers_ar
     assert every_file(out) == every_file(tmp_path / "cold")
 
 
+def test_the_data_files_are_being_written_while_the_build_plans_its_pages(tmp_path, monkeypatch):
+    """The data files' process is forked as soon as the site is back from the loading one:
+    the plan and the set-up of the render workers go on beside it."""
+    import time
+
+    from factsite import export, render
+    content, out = tmp_path / "content", tmp_path / "site"
+    corpus.generate(content, 60)
+    make, plan = export.claims_json, render.plan_sections
+    seen = []  # whether the data files' process had started while the plan was made
+
+    def claims_json(site):
+        (tmp_path / "pid").write_text(str(os.getpid()))
+        yield from make(site)
+
+    def plan_sections(site, *args, **kwargs):
+        deadline = time.monotonic() + 5
+        while not (tmp_path / "pid").exists() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        seen.append((tmp_path / "pid").exists())
+        return plan(site, *args, **kwargs)
+
+    monkeypatch.setattr(export, "claims_json", claims_json)
+    monkeypatch.setattr(render, "plan_sections", plan_sections)
+    pipeline.build(content, TEMPLATES, out, jobs=2)
+    assert seen == [True] and int((tmp_path / "pid").read_text()) != os.getpid()
+    pipeline.build(content, TEMPLATES, tmp_path / "one", use_cache=False, jobs=1)
+    assert every_file(out) == every_file(tmp_path / "one")
+
+
 def test_an_error_writing_the_data_files_apart_stops_the_build(tmp_path, monkeypatch):
     from factsite import export
     content, out = tmp_path / "content", tmp_path / "site"
