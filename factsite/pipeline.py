@@ -125,14 +125,22 @@ def _collector_paused() -> Iterator[None]:
 def _load_model(content_dir: Path, base_url: str | None, lap: Callable[[str], None],
                 cache: Cache | None, jobs: int | None,
                 documents: tuple[list[Document], list[Diagnostic]] | None) -> Model:
-    from .load import load_content
-
-    documents, problems = documents or load_content(Path(content_dir), cache, jobs=jobs)
-    checked, site, diagnostics = _check(documents, problems, base_url, cache, jobs)
+    documents, problems, checked, site, diagnostics = _loaded(content_dir, base_url, cache, jobs,
+                                                              documents)
     lap("load and check")
     sections, pages, warnings = _plan(site, checked.links, diagnostics)
     lap("plan")
     return Model(documents, problems, checked, site, pages, warnings, sections)
+
+
+def _loaded(content_dir: Path, base_url: str | None, cache: Cache | None, jobs: int | None,
+            documents: tuple[list[Document], list[Diagnostic]] | None = None,
+            ) -> tuple[list[Document], list[Diagnostic], Checked, Site, list[Diagnostic]]:
+    """Load (or take ``documents``), check and assemble, in this process."""
+    from .load import load_content
+
+    documents, problems = documents or load_content(Path(content_dir), cache, jobs=jobs)
+    return (documents, problems, *_check(documents, problems, base_url, cache, jobs))
 
 
 def _check(documents: list[Document], problems: list[Diagnostic], base_url: str | None,
@@ -223,11 +231,9 @@ def _load_apart(content_dir: Path, base_url: str | None, lap: Callable[[str], No
     from .model import pickle_site, unpickle_site
 
     if not hasattr(os, "fork"):
-        from .load import load_content
         meanwhile()
         with _collector_paused():
-            documents, problems = load_content(Path(content_dir), cache, jobs=jobs)
-            checked, site, diagnostics = _check(documents, problems, base_url, cache, jobs)
+            _, _, checked, site, diagnostics = _loaded(content_dir, base_url, cache, jobs)
         lap("load and check")
         return site, checked.links, diagnostics, None
     pid = os.fork()

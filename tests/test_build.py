@@ -197,3 +197,17 @@ def test_check_json_format(tmp_path, content, monkeypatch, capsys):
         "path": "content/claimants/silent.yaml", "line": 2, "col": 7,
         "message": "'kind' must be one of person or organization, not 'persn'",
         "hint": "did you mean 'person'?", "severity": "error"}]
+
+
+def test_where_processes_cannot_be_forked_the_build_loads_and_renders_in_its_own(
+        tmp_path, monkeypatch):
+    """No os.fork (Windows): the content is loaded, checked and rendered in the build's
+    process, into the same files a forking build writes."""
+    from tests import corpus
+    content = tmp_path / "content"
+    corpus.generate(content, 40)
+    pipeline.build(content, TEMPLATES, tmp_path / "forked", use_cache=False)
+    monkeypatch.delattr(os, "fork")
+    result = pipeline.build(content, TEMPLATES, tmp_path / "alone", use_cache=False, jobs=1)
+    assert result.pages > 40
+    assert every_file(tmp_path / "alone") == every_file(tmp_path / "forked")
