@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Callable
 from urllib.parse import urlsplit
 
@@ -151,6 +152,8 @@ _SPAN = re.compile(
     rf"\*(?<![^ \n]\*)(\*?)({_SOLID}(?:{_PLAIN}*{_SOLID})?)"
     rf"(?=\*\1(?![^ \n])|(?<={_WORD})\*\1[.,;:?!)'\"])\*\1"
     rf"|{_LINK}")
+# Links repeat (an archive's link to its methodology, to a claim); markdown-it's own.
+_normalize_link = lru_cache(maxsize=4096)(_md.normalizeLink)
 # Starts of a line that CommonMark may read as a block (heading, quote, list, rule,
 # fence, setext underline, reference definition, HTML...), and the rest of the syntax.
 _BLOCK_START = re.compile(rf"[#>+\-=_~`<|\\&]|\d+[.)]|\*(?!\*?{_SOLID})|\[(?!{_PLAIN}+\]\()")
@@ -174,24 +177,26 @@ def _render_prose(text: str, resolve: Resolve | None,
         if not paragraph:
             continue
         content, first, paragraph = "\n".join(paragraph), number - len(paragraph), []
+        # '&' and '<' never come this far: only '"' and '>' may need escaping
+        escape = escapeHtml if '"' in content or ">" in content else str
         html.append("<p>")
         end = 0
         while (syntax := _SYNTAX.search(content, end)) is not None:
             if (span := _SPAN.match(content, syntax.start())) is None:
                 return None
-            html.append(escapeHtml(content[end:span.start()]))
+            html.append(escape(content[end:span.start()]))
             strong, emphasised, label, destination = span.groups()
             if emphasised:
                 tag = "strong" if strong else "em"
-                html.append(f"<{tag}>{escapeHtml(emphasised)}</{tag}>")
+                html.append(f"<{tag}>{escape(emphasised)}</{tag}>")
             else:
-                href = _md.normalizeLink(destination)
+                href = _normalize_link(destination)
                 target = _resolved(href, first + content.count("\n", 0, span.start()),
                                    resolve, problems, links)
                 html.append(f'<a href="{escapeHtml(href if target is None else target)}">'
-                            f"{escapeHtml(label)}</a>")
+                            f"{escape(label)}</a>")
             end = span.end()
-        html.append(f"{escapeHtml(content[end:])}</p>\n")
+        html.append(f"{escape(content[end:])}</p>\n")
     return Prose("".join(html)), problems, links
 
 

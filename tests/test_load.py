@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from factsite.load import _Problem, load_content, parse_yaml, split_front_matter
+from factsite.load import (Positions, _Problem, load_content, parse_positions, parse_yaml,
+                           split_front_matter)
 
 
 def test_values_and_keys_keep_their_line_and_column():
@@ -221,3 +222,20 @@ def test_positions_survive_the_cache(tmp_path):
     for path in keys:
         assert again.key_mark(path) == parsed.key_mark(path) == keys[path]
     assert again.mark(("passages", 0, "prefix")) == marks[("passages", 0)]  # the nearest value
+
+
+def test_a_value_is_placed_without_the_tables_as_with_them():
+    """Positions.value counts its way to one value (a Markdown link's field) instead of
+    making the tables: the same place for every value of nested mappings and lists,
+    and none for a path the document does not hold."""
+    data, positions = parse_positions(
+        "a: 1\nb:\n  - [x, {y: [], z: {}}]\n  - {c: d, e: [f, [g]]}\n  -\nh: {i: {j: k}}\n")
+    marks = Positions(data, positions.flat).values()
+    assert len(marks) == 18
+    for path, mark in marks.items():
+        assert Positions(data, positions.flat).value(path) == mark, path
+    for missing in [("z",), ("a", 0), ("b", 3), ("b", -1), ("b", "0"), ("h", "i", "j", "k"),
+                    ("b", 1, "e", 1, 1)]:
+        assert Positions(data, positions.flat).value(missing) is None, missing
+    half = Positions(data, positions.flat[:14])  # a parse stopped at the 7th position
+    assert half.value(("b", 0, 0)) == marks[("b", 0, 0)] and half.value(("b", 0, 1)) is None
