@@ -561,10 +561,9 @@ def parse_positions(text: str, line_offset: int = 0) -> tuple[Any, Positions]:
             return position(mark.index)
         return mark.line + 1 + line_offset, mark.column + 1
 
-    def place(value: Any, event: Any) -> bool:
+    def place(value: Any, event: Any, mark: Mark) -> bool:
         """Put ``value`` where it goes and record its position; False if it is a mapping key."""
         nonlocal root
-        mark = at(event)
         if not stack:
             root = value
         else:
@@ -591,39 +590,41 @@ def parse_positions(text: str, line_offset: int = 0) -> tuple[Any, Positions]:
 
     try:
         for event in yaml.parse(text, Loader=_Loader):
-            if isinstance(event, yaml.DocumentStartEvent):
+            kind = type(event)  # PyYAML's event classes have no subclasses
+            if kind is _SCALAR or kind is _MAPPING or kind is _SEQUENCE:
+                start = event.start_mark  # at(event), without a call
+                mark = ((start.line + 1 + line_offset, start.column + 1) if start.index < end
+                        else position(start.index))
+                if event.anchor is not None:
+                    raise _Problem(mark, "YAML anchors and aliases are not allowed",
+                                   f"remove '&{event.anchor}' and write values out in full")
+                if event.tag is not None:
+                    _refuse_tag(event, mark)
+                if kind is _SCALAR:
+                    if place(_scalar(event, restore), event, mark) and event.style in ("|", ">"):
+                        flat[-2:] = array("I", block_start(event))
+                    continue
+                container: Any = [] if kind is _SEQUENCE else {}
+                if stack:  # its path: only containers need theirs, for what they hold
+                    parent, pending, above = stack[-1]
+                    path = above + ((len(parent),) if isinstance(parent, list) else (pending,))
+                else:
+                    path = ()
+                place(container, event, mark)
+                if len(stack) >= MAX_DEPTH:
+                    raise _Problem(mark, f"YAML nested deeper than {MAX_DEPTH} levels")
+                stack.append([container, None, path])
+            elif kind is yaml.SequenceEndEvent or kind is yaml.MappingEndEvent:
+                stack.pop()
+            elif kind is yaml.DocumentStartEvent:
                 documents += 1
                 if documents > 1:
                     raise _Problem(at(event), "more than one YAML document in the file",
                                    "remove the extra '---' line")
-                continue
-            if isinstance(event, (yaml.StreamStartEvent, yaml.StreamEndEvent,
-                                  yaml.DocumentEndEvent)):
-                continue
-            if isinstance(event, yaml.AliasEvent):
+            elif kind is yaml.AliasEvent:
                 raise _Problem(at(event), "YAML aliases are not allowed",
                                "write the value out in full")
-            if isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
-                stack.pop()
-                continue
-            if event.anchor is not None:
-                raise _Problem(at(event), "YAML anchors and aliases are not allowed",
-                               f"remove '&{event.anchor}' and write values out in full")
-            _refuse_tag(event, at(event))
-            if isinstance(event, yaml.ScalarEvent):
-                if place(_scalar(event, restore), event) and event.style in ("|", ">"):
-                    flat[-2:] = array("I", block_start(event))
-                continue
-            container: Any = [] if isinstance(event, yaml.SequenceStartEvent) else {}
-            if stack:  # its path: only containers need theirs, for what they hold
-                parent, pending, above = stack[-1]
-                path = above + ((len(parent),) if isinstance(parent, list) else (pending,))
-            else:
-                path = ()
-            place(container, event)
-            if len(stack) >= MAX_DEPTH:
-                raise _Problem(at(event), f"YAML nested deeper than {MAX_DEPTH} levels")
-            stack.append([container, None, path])
+            # the stream's and the document's other events hold nothing
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         explained = explain_syntax_error(text, table().position(mark.index)[0] - 1 if mark else 0)
@@ -661,6 +662,9 @@ def _shield(text: str) -> tuple[str, dict[int, str] | None]:
     stand_ins = [chr(c) for c in range(0xE000, 0xF900) if chr(c) not in present][:3]
     text = text.translate(dict(zip(map(ord, _YAML_11_BREAKS), stand_ins)))
     return text, dict(zip(map(ord, stand_ins), _YAML_11_BREAKS))
+
+
+_SCALAR, _MAPPING, _SEQUENCE = yaml.ScalarEvent, yaml.MappingStartEvent, yaml.SequenceStartEvent
 
 
 def _scalar(event: yaml.ScalarEvent, restore: dict[int, str] | None) -> Any:
