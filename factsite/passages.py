@@ -28,6 +28,7 @@ _FOLD = str.maketrans({
     "\u2013": "-", "\u2014": "-",
 })
 _WHITESPACE = re.compile(r"\s+")
+_CHANGED_BY_WHITESPACE = re.compile(r"[^\S ]|\s{2,}")  # what _WHITESPACE.sub(" ") changes
 _DOTS = re.compile(r"\.\.\.")  # three dots and the ellipsis character match each other
 _SHRINKING = re.compile(r"\s{2,}|\.\.\.")  # runs that folding turns into one character
 # Marks of words left out inside a quote: […], [...], … and ... (folded: […] and …).
@@ -85,7 +86,7 @@ class ContextMismatch(AnchorError):
 
 def normalise(text: str) -> tuple[str, Origin]:
     """Fold ``text`` for matching and map each folded character to its original index."""
-    return _DOTS.sub("…", _WHITESPACE.sub(" ", text)).translate(_FOLD), Origin(text)
+    return _folded(text), Origin(text)
 
 
 class Origin:
@@ -121,7 +122,18 @@ class Origin:
 
 
 def fold(fragment: str) -> str:
-    return _DOTS.sub("…", _WHITESPACE.sub(" ", fragment.translate(_FOLD))).strip()
+    return _folded(fragment).strip()
+
+
+def _folded(text: str) -> str:
+    """Whitespace runs as one space, '...' as '…', typographic marks as plain ones; each
+    step only when it can change the text (most quotes and sources need none of them,
+    and substituting every single space took most of folding's time)."""
+    if _CHANGED_BY_WHITESPACE.search(text):
+        text = _WHITESPACE.sub(" ", text)
+    if "..." in text:
+        text = _DOTS.sub("…", text)
+    return text if text.isascii() else text.translate(_FOLD)
 
 
 class SourceText:
