@@ -54,6 +54,7 @@ BUNDLE = "pagefind"  # the index's folder in site/
 SHARDS_FILE = f"{BUNDLE}/shards.json"  # the folders of the bundles merged into the first
 SHARD_PAGES = 1000  # pages a Pagefind run indexes at most (about 130 MiB of its memory)
 _SCRATCH = ".pagefind-shards"  # in the staging directory while shards are indexed
+FOLDERS = (BUNDLE, _SCRATCH)  # all the index writes in the staging directory
 # What a merged bundle keeps: its index. Pagefind's scripts are loaded from the first.
 _INDEX_PARTS = ("pagefind-entry.json", "index", "fragment", "filter")
 
@@ -216,10 +217,13 @@ class Indexing:
         self.advance()
 
     def finish(self, pages: Mapping[str, str],
-               progress: Callable[[int, int], None] | None = None) -> tuple[list[str], Bundles]:
+               progress: Callable[[int, int], None] | None = None,
+               meanwhile: Callable[[], None] | None = None) -> tuple[list[str], Bundles]:
         """Once every page is written: index the rest of ``pages`` (path → digest: the
         pages to index, all of them marked or, when none is, every HTML page); return the
-        index's files and its bundles, as :func:`index_site`."""
+        index's files and its bundles, as :func:`index_site`. ``meanwhile``: the build's
+        work that does not wait for the index, done beside the last run (once no shard
+        waits and a core is free; at once if no run goes)."""
         shards = partition(pages, self.shard_pages)
         if not shards:
             raise _failure("there is no page to index")
@@ -233,7 +237,12 @@ class Indexing:
             self._start(self.jobs)
             if not self.waiting and len(self.running) < self.jobs:
                 self._spread()
+                if meanwhile:
+                    meanwhile()
+                    meanwhile = None
             self._collect(wait=True)
+        if meanwhile:
+            meanwhile()
         if progress and total:
             progress(total, total)
         merged = [s.folder.removeprefix(BUNDLE + "/") + "/" for s in shards if not s.first]

@@ -20,7 +20,7 @@ import sys
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import Callable, Container, Iterable, Iterator
 
 from .diagnostics import ContentError, Diagnostic
 
@@ -107,9 +107,15 @@ _CREATE = (os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0)
            | getattr(os, "O_BINARY", 0))
 
 
-def count_files(out: Path) -> int:
-    """Files of the built site, not counting factsite's marker."""
-    return sum(len(files) for _, _, files in os.walk(out)) - (Path(out) / MARKER).is_file()
+def count_files(out: Path, leave_out: Container[str] = ()) -> int:
+    """Files of the built site, not counting factsite's marker nor those in the folders of
+    ``out`` named in ``leave_out``."""
+    count = -(Path(out) / MARKER).is_file()
+    for folder, folders, files in os.walk(out):
+        if leave_out and folder == os.fspath(out):
+            folders[:] = [name for name in folders if name not in leave_out]
+        count += len(files)
+    return count
 
 
 def _swap(staging: Path, out: Path) -> None:

@@ -276,6 +276,7 @@ def test_cached_builds_equal_cold_builds_after_random_edits(tmp_path):
             failures += 1
             continue
         assert every_file(out) == every_file(cold_out), where
+        assert cached[1].files == cold[1].files == len(every_file(cold_out)) - 1, where
         assert cached[1].warnings == cold[1].warnings, where
         if [e.__name__ for e in edits] == ["nothing"]:
             assert cached[1].rendered == 0, where

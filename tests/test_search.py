@@ -142,7 +142,9 @@ def test_data_files_are_written_apart_and_pagefind_starts_once_render_workers_ar
         any(line.startswith("indexing") for line in said)) or index(*a))
     monkeypatch.setattr(export, "claims_json", claims_json)
     monkeypatch.setattr(render, "write_file", write_file)
-    pipeline.build(content, TEMPLATES, out, shard_pages=10, jobs=2, progress=said.append)
+    result = pipeline.build(content, TEMPLATES, out, shard_pages=10, jobs=2,
+                            progress=said.append)
+    assert result.files == len(every_file(out)) - 1  # not the marker; counted beside the index
     assert int((tmp_path / "pid").read_text()) != build
     assert not (tmp_path / "beside").exists()
     assert started[0] is False and len(started) >= 4
@@ -310,8 +312,9 @@ def test_an_edit_indexes_again_only_the_shards_of_the_pages_it_changed(tmp_path,
     claim = content / "claims" / "claim-000007.yaml"
     claim.write_text(claim.read_text().replace("analysis: |\n  ", "analysis: |\n  Edited. "),
                      encoding="utf-8")
-    pipeline.build(content, templates, out, shard_pages=10)
+    result = pipeline.build(content, templates, out, shard_pages=10)
     assert 0 < len(runs) < len(search.partition(_indexed(out), 10))
+    assert result.files == len(every_file(out)) - 1  # the shards kept count too
     assert any("claims/claim-000007/index.html" in shard.pages for shard in runs)
     pipeline.build(content, templates, tmp_path / "cold", use_cache=False, shard_pages=10)
     assert every_file(out) == every_file(tmp_path / "cold")
