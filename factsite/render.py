@@ -472,11 +472,17 @@ class _RecordingEnvironment(jinja2.Environment):
 
     template_class = _Template
     context_class = _Context
-    recorder: Recorder | None = None
+    _recorder: Recorder | None = None
+    number: Any = None  # the recorder's numbering (:class:`Recorder`), looked up by each read
     reads: set[int] | None = None  # the recorder's read numbers, while a page renders
     page_root = ""  # the way from the page being rendered to the site's root ('../../')
     cards: dict[tuple, _Card] | None = None  # by macro and arguments; None: none reused
     card_keys: list[tuple] | None = None  # while warming up: the cards each page showed
+    # The CARDS macros whose cards are only those made ahead (:meth:`Renderer.warm_up`): a
+    # claim's card that no two listings show is on a page or two of the whole build (its
+    # claimant's listing, the claim pages it disputes or supports), which a worker rendering
+    # a few hundred pages in an order random across the model hardly ever meets twice.
+    made_ahead: frozenset[str] = frozenset()
 
     def card(self, eval_ctx: EvalContext, macro: _Macro, args: tuple, kwargs: dict,
              ) -> Any:
@@ -494,6 +500,8 @@ class _RecordingEnvironment(jinja2.Environment):
         cards = self.cards
         found = cards.get(key)
         if found is None:
+            if macro.name in self.made_ahead:
+                return None
             found = self._render_card(key)
             if found is None:
                 return None
@@ -542,10 +550,19 @@ class _RecordingEnvironment(jinja2.Environment):
                 if found is not None:
                     cards[key] = found
 
+    @property
+    def recorder(self) -> Recorder | None:
+        return self._recorder
+
+    @recorder.setter
+    def recorder(self, recorder: Recorder | None) -> None:
+        self._recorder = recorder
+        self.number = None if recorder is None else recorder.number
+
     def getattr(self, obj: Any, attribute: str) -> Any:  # the hot path of every page
         reads = self.reads
         if reads is not None and type(obj) in RECORDED:
-            reads.add(self.recorder.number[obj, attribute])
+            reads.add(self.number[obj][attribute])
         try:  # Jinja's own getattr, inlined
             return getattr(obj, attribute)
         except AttributeError:
@@ -557,7 +574,7 @@ class _RecordingEnvironment(jinja2.Environment):
 
     def getitem(self, obj: Any, argument: Any) -> Any:
         if type(obj) in RECORDED and isinstance(argument, str) and self.reads is not None:
-            self.reads.add(self.recorder.number[obj, argument])
+            self.reads.add(self.number[obj][argument])
         return super().getitem(obj, argument)
 
     def get_template(self, name: Any, parent: str | None = None, globals: Any = None) -> Any:
@@ -692,6 +709,7 @@ class Renderer:
                 if kind is not Claim or len(templates) > 1:
                     self.env.shown_cards((macro, *arguments[:slot], entity, *arguments[slot + 1:])
                                          for entity in _GROUPS[kind](site))
+            self.env.made_ahead = frozenset({"claim_summary"})
 
     def render_page(self, page: Page) -> tuple[str, Any]:
         """The page's text and, with a recorder, what it read: (local read ids, templates)."""
