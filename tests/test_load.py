@@ -31,7 +31,10 @@ def test_yaml_1_2_meaning(text, value):
     ("a: [1, *x]\n", (1, 8), "YAML aliases are not allowed"),
     ("a: !!binary aGk=\n", (1, 4), "YAML tags are not allowed: !!binary"),
     ("a: !custom x\n", (1, 4), "YAML tags are not allowed: !custom"),
+    ("a: !!int 3\n", (1, 4), "YAML tags are not allowed: !!int"),
     ("? [a, b]\n: c\n", (1, 3), "mapping keys must be plain text"),
+    ("a: 1\n---\nb: 2\n", (2, 1), "more than one YAML document in the file"),
+    ("a: &x [1]\nb: 2\n", (1, 4), "YAML anchors and aliases are not allowed"),
 ])
 def test_refused_yaml(text, mark, message):
     with pytest.raises(_Problem) as caught:
@@ -240,15 +243,3 @@ def test_a_value_is_placed_without_the_tables_as_with_them():
     half = Positions(data, positions.flat[:14])  # a parse stopped at the 7th position
     assert half.value(("b", 0, 0)) == marks[("b", 0, 0)] and half.value(("b", 0, 1)) is None
 
-
-@pytest.mark.parametrize("text, mark, message", [
-    ("a: 1\n---\nb: 2\n", (2, 1), "more than one YAML document in the file"),
-    ("a: &x [1]\nb: 2\n", (1, 4), "YAML anchors and aliases are not allowed"),
-    ("a: [1, *x]\n", (1, 8), "YAML aliases are not allowed"),
-    ("a: !!int 3\n", (1, 4), "YAML tags are not allowed: !!int"),
-    ("? [a]\n: 1\n", (1, 3), "mapping keys must be plain text"),
-])
-def test_each_kind_of_yaml_event_refused_where_it_is(text, mark, message):
-    with pytest.raises(_Problem) as caught:
-        parse_yaml(text)
-    assert (caught.value.mark, caught.value.args[0]) == (mark, message)
