@@ -19,11 +19,16 @@ when missing; never a project dependency).
 
 Runs alternate: factsite cold build (no site/, no cache), Hugo cold build, Pagefind
 over Hugo's output, factsite again with nothing changed; each run builds into
-directories no earlier run used, and nothing is deleted until the end. Each figure is the
-median over the runs; memory is the peak of the sum over the whole process tree
-(render workers and Pagefind included) of the proportional set size (PSS:
-shared pages counted once), sampled every 20 ms, and in brackets the largest
-resident size of any one process (from wait4). CPU time is user + system of the
+directories no earlier run used, and nothing is deleted until the end. Each round
+runs them all twice: once timed, with nothing else watching, then once for memory.
+Memory is the peak of the sum over the whole process tree (render workers and
+Pagefind included) of the proportional set size (PSS: shared pages counted once),
+sampled every 20 ms, and in brackets the largest resident size of any one process
+(from wait4). The sampler is kept out of the timed runs because it costs CPU beside
+the build: reading a process's smaps_rollup walks its page tables under its memory
+lock, and during a cold factsite build of 10,000 claims it took 6-7 s of CPU (a
+quarter of a core), more than during Hugo's, which runs fewer processes; each
+sampled run prints what its sampler took. Each figure is the median over the rounds. CPU time is user + system of the
 whole process tree (from wait4's resource usage, which includes every child the
 process reaped: render workers, Pagefind runs): on a shared machine wall times
 swing with the other jobs, the CPU a build needs much less, so both are printed,
@@ -159,6 +164,18 @@ def _median(measured: list[Measured]) -> Measured:
                       for name in ("seconds", "pss", "rss", "cpu")))
 
 
+def _rounds(figures: dict[str, dict[bool, list[Measured]]]) -> dict[str, Measured]:
+    """Each run's median time and CPU from its timed runs, memory from its sampled ones."""
+    medians = {}
+    for name, by_kind in figures.items():
+        timed, sampled = _median(by_kind[False]), _median(by_kind[True])
+        medians[name] = Measured(timed.seconds, sampled.pss, max(timed.rss, sampled.rss), timed.cpu)
+    return medians
+
+
+MODES = {False: "timed", True: "memory"}  # sampled → how a run is labelled
+
+
 def _tree(pid: int) -> list[int]:
     """``pid`` and its descendants, without those that share their parent's memory (a
     child between vfork and exec: its /proc figures are its parent's, counted twice)."""
@@ -211,10 +228,12 @@ def _kind(pid: int, root: int) -> str:
             else program or "exiting")
 
 
-def run(command: list[str], cwd: Path, label: str = "", trace: bool = False) -> Measured:
+def run(command: list[str], cwd: Path, label: str = "", trace: bool = False,
+        sampled: bool = True) -> Measured:
     """Run ``command``; its time, peak tree PSS and largest single RSS (printed with ``label``).
 
-    ``trace``: also print the memory timeline: every half second, the tree's PSS by kind of
+    ``sampled``: measure the peak PSS (else 0, and nothing runs beside the command). ``trace``:
+    also print the memory timeline: every half second, the tree's PSS by kind of
     process (main, forked workers, Pagefind runs), then the sample at the peak."""
     started = time.perf_counter()
     process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -222,8 +241,10 @@ def run(command: list[str], cwd: Path, label: str = "", trace: bool = False) -> 
     done = threading.Event()
     timeline: list[tuple[float, dict[str, list[int]]]] = []
 
+    sampler_cpu = 0.0
+
     def sample() -> None:
-        nonlocal peak
+        nonlocal peak, sampler_cpu
         while not done.is_set():
             pids = _tree(process.pid)
             named = [_kind(pid, process.pid) for pid in pids] if trace else []
@@ -235,13 +256,16 @@ def run(command: list[str], cwd: Path, label: str = "", trace: bool = False) -> 
                     kinds.setdefault(kind, []).append(size)
                 timeline.append((time.perf_counter() - started, kinds))
             done.wait(0.02)
+        sampler_cpu = time.thread_time()
 
     sampler = threading.Thread(target=sample)
-    sampler.start()
+    if sampled:
+        sampler.start()
     _, status, usage = os.wait4(process.pid, 0)
     seconds = time.perf_counter() - started
     done.set()
-    sampler.join()
+    if sampled:
+        sampler.join()
     process.returncode = os.waitstatus_to_exitcode(status)
     errors = process.stderr.read().decode()
     if process.returncode != 0:
@@ -251,8 +275,10 @@ def run(command: list[str], cwd: Path, label: str = "", trace: bool = False) -> 
     measured = Measured(seconds, peak / 1024, usage.ru_maxrss / 1024,
                         usage.ru_utime + usage.ru_stime)
     if label:
-        print(f"    {label:<30} {seconds:8.2f} s {measured.cpu:8.2f} s CPU {measured.pss:8.0f} MiB"
-              f"  (load {os.getloadavg()[0]:.1f})", flush=True)
+        memory = (f"{measured.pss:8.0f} MiB" if sampled else f"{'-':>8}    ")
+        sampler_note = f"; sampler {sampler_cpu:.2f} s CPU" if sampled else ""
+        print(f"    {label:<39} {seconds:8.2f} s {measured.cpu:8.2f} s CPU {memory}"
+              f"  (load {os.getloadavg()[0]:.1f}{sampler_note})", flush=True)
     return measured
 
 
@@ -319,29 +345,31 @@ def compare(claims: int, runs: int, with_hugo: bool, trace: bool = False) -> Non
         if with_hugo:
             hugo, pagefind = hugo_binary(), pagefind_binary()
             hugo_site(work / "content", work / "hugo")
-        figures: dict[str, list[Measured]] = {}
+        figures: dict[str, dict[bool, list[Measured]]] = {}
+
+        def measure(name: str, command: list[str], sampled: bool, traced: bool = False) -> None:
+            figures.setdefault(name, {False: [], True: []})[sampled].append(
+                run(command, work, f"{name} ({MODES[sampled]})", traced, sampled))
+
         for number in range(runs):
-            site, public = _fresh(work, "site", number), _fresh(work, "public", number)
-            name = "factsite cold build"
-            figures.setdefault(name, []).append(run(factsite(
-                "build", work, "--out", str(site), *["--verbose"] * trace), work, name, trace))
-            if with_hugo:
-                shutil.rmtree(work / "hugo" / "resources", ignore_errors=True)
-                name = "Hugo cold build"
-                figures.setdefault(name, []).append(run(
-                    [str(hugo), "--quiet", "--source", str(work / "hugo"),
-                     "--destination", str(public)], work, name))
-                name = "Pagefind over Hugo's output"
-                figures.setdefault(name, []).append(run(
-                    [str(pagefind), "--site", str(public), "--quiet"], work, name))
-            name = "factsite, nothing changed"
-            figures.setdefault(name, []).append(
-                run(factsite("build", work, "--out", str(site)), work, name))
+            for sampled, mode in MODES.items():
+                site, public = _fresh(work, f"site-{mode}", number), _fresh(work, f"public-{mode}", number)
+                measure("factsite cold build", factsite(
+                    "build", work, "--out", str(site), *["--verbose"] * trace), sampled,
+                    trace and sampled)
+                if with_hugo:
+                    shutil.rmtree(work / "hugo" / "resources", ignore_errors=True)
+                    measure("Hugo cold build", [str(hugo), "--quiet", "--source", str(work / "hugo"),
+                                                "--destination", str(public)], sampled)
+                    measure("Pagefind over Hugo's output",
+                            [str(pagefind), "--site", str(public), "--quiet"], sampled)
+                measure("factsite, nothing changed",
+                        factsite("build", work, "--out", str(site)), sampled)
         pages = sum(1 for _ in site.rglob("*.html"))
         hugo_pages = sum(1 for _ in public.rglob("*.html")) if with_hugo else 0
     print(f"{claims:,} claims: factsite {pages:,} HTML pages"
           + (f", Hugo {hugo_pages:,}" if with_hugo else "") + f"; median of {runs} runs")
-    medians = {name: _median(runs_) for name, runs_ in figures.items()}
+    medians = _rounds(figures)
     for name, m in medians.items():
         print(f"  {name:<30} {m.seconds:8.2f} s {m.cpu:8.2f} s CPU {m.pss:8.0f} MiB"
               f"  ({m.rss:.0f} MiB in one process)")
@@ -364,13 +392,15 @@ def linearity(small: int, large: int, runs: int) -> None:
         with tempfile.TemporaryDirectory(prefix="factsite-bench-") as scratch:
             work = Path(scratch)
             generate(work / "content", claims)
-            results[claims] = {}
+            figures: dict[str, dict[bool, list[Measured]]] = {}
             for verb in ("check", "build"):
-                measured = []
+                figures[verb] = {False: [], True: []}
                 for number in range(runs):
-                    measured.append(run(factsite(verb, work, "--out", str(_fresh(
-                        work, f"{verb}-site", number))), work, f"{verb}, {claims:,} claims"))
-                results[claims][verb] = _median(measured)
+                    for sampled, mode in MODES.items():
+                        figures[verb][sampled].append(run(factsite(verb, work, "--out", str(_fresh(
+                            work, f"{verb}-site-{mode}", number))), work,
+                            f"{verb}, {claims:,} claims ({mode})", sampled=sampled))
+            results[claims] = _rounds(figures)
     print(f"\nlinearity, {small:,} → {large:,} claims (×{large / small:g}); median of {runs} runs")
     for verb in ("check", "build"):
         a, b = results[small][verb], results[large][verb]
