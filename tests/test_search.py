@@ -423,3 +423,31 @@ def test_a_pagefind_run_is_held_to_one_core_and_the_thread_let_go_after():
         status = subprocess.run(["cat", "/proc/self/status"], capture_output=True, text=True)
         assert f"Cpus_allowed_list:\t{core}\n" in status.stdout
     assert os.sched_getaffinity(0) == before
+
+
+def test_pagefind_runs_take_the_allocator_setting_and_index_alike(tmp_path):
+    """Pagefind's allocator reads :data:`search.MALLOC_CONF` (a Pagefind built otherwise
+    would ignore it: this says so), and the index is the same with it as without."""
+    binary = search.get_executable()
+    site = tmp_path / "site"
+    for n in range(3):
+        page = site / f"claims/c{n}/index.html"
+        page.parent.mkdir(parents=True)
+        page.write_text(f'<html lang="en"><body><main data-pagefind-body data-pagefind-filter='
+                        f'"type:Claim"><h1 id="t">Claim {n}</h1><p>Words {n} said.</p></main>'
+                        f'</body></html>')
+    name, value = search.MALLOC_CONF
+    bundles = []
+    for env in ({**search._pagefind_env(), name: f"{value},stats_print:true"},
+                {key: os.environ[key] for key in os.environ if key != name}):
+        out = tmp_path / f"bundle{len(bundles)}"
+        run = subprocess.run([str(binary), "--site", str(site), "--output-path", str(out),
+                              "--force-language", "en", "--quiet"],
+                             env=env, capture_output=True, text=True, check=True)
+        search._stable_filters(out)
+        bundles.append({path.relative_to(out): path.read_bytes()
+                        for path in out.rglob("*") if path.is_file()})
+        if len(bundles) == 1:
+            assert f"opt.{value.replace(':', ': ')}\n" in run.stdout + run.stderr
+    assert bundles[0] == bundles[1]
+    assert search._pagefind_env()[name] == value
