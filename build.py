@@ -250,7 +250,7 @@ def _parser() -> argparse.ArgumentParser:
                         help="publish under URL instead of site.yaml's base_url "
                              "(absolute http(s); a missing trailing '/' is added)")
     common.add_argument("--jobs", type=_positive, metavar="N",
-                        help="check and render in N processes, index in N Pagefind runs at once "
+                        help="parse and render in N processes, index in N Pagefind runs at once "
                              "(default: one per core)")
     common.add_argument("--verbose", action="store_true", help="print each stage's time")
     common.add_argument("--no-cache", action="store_true",

@@ -699,7 +699,7 @@ class LiveSite:
             # something other than a content file changed (a folder, a wrongly named file):
             # read the whole tree as `build` does
             documents, problems = self._read_all()
-        # One process: quotes and Markdown come from the memos, and forking Markdown
+        # One process: the documents and their memos are read already, and forking
         # workers from the server's process cost 10 s at 10,000 claims.
         model = pipeline.load_model(self.content, self.base_url, cache=self.cache, jobs=1,
                                     documents=(documents, problems))

@@ -11,8 +11,6 @@ one index (linear in the archive). :func:`validate` runs both.
 from __future__ import annotations
 
 import bisect
-import gc
-import multiprocessing
 import os
 import posixpath
 import re
@@ -29,7 +27,7 @@ from pydantic import BaseModel, ValidationError
 from . import model as m
 from .cache import Cache
 from .diagnostics import Diagnostic, Lines, errors
-from .load import COLLECTIONS, Document, YamlPath, ignore_sigint
+from .load import COLLECTIONS, Document, YamlPath
 from .markdown import ENTRY_SCHEMES, ROOT, LinkError, Prose, render_markdown
 from .passages import (Ambiguous, ContextMismatch, Corpus, EmptyQuote, NotFound, SourceText,
                        Span)
@@ -40,11 +38,7 @@ from .schema import (ID_PATTERN, MODELS, PLACEHOLDER, CaptureIn, ClaimIn, Invali
 _ID = re.compile(ID_PATTERN)
 # Google's advice for ClaimReview's claimReviewed: longer text is cut in search results.
 CLAIM_REVIEWED_LIMIT = 75
-PARALLEL_FROM = 2000  # documents: below this, forking costs more than it saves
-MARKDOWN_TASK = 250  # documents a worker checks per task (it holds their HTML until sent)
-# Tasks a forked worker does before it exits and a fresh one is forked: what it copied of
-# the documents (reference counts write to every object read) and its memos go with it.
-MARKDOWN_BATCH = 8
+PARALLEL_FROM = 2000  # documents: below this, a process for ``meanwhile`` costs more than it saves
 # Page ids that would collide with generated sections or files.
 RESERVED_PAGE_IDS = frozenset({
     "claims", "claimants", "sources", "topics", "timeline", "search", "static", "threads",
@@ -74,16 +68,17 @@ def check(documents: Iterable[Document], cache: Cache | None = None, *, jobs: in
     """Run every rule; return the checked documents (None on any error) and all diagnostics.
 
     With a ``cache``, quotes and Markdown seen in an earlier build are not worked out again.
-    The Markdown of each file (most of the work) is rendered and checked in ``jobs``
-    forked processes (default: one per core for a large archive). ``meanwhile(apart)``:
-    other work, started first (in a process of its own if ``apart``, when there will be
-    workers) and going on beside the first checks; the function it returns waits for it
-    to end, before any worker is forked.
+    Everything is checked in this process: forked workers checking the Markdown and the
+    claims took more CPU than one process (copying the documents they read, sending back
+    what they found) for no time gained. ``meanwhile(apart)``: other work, started first
+    and going on beside the checks of shapes, in a process of its own if ``apart``
+    (``jobs`` > 1; by default for a large archive); the function it returns waits for it
+    to end.
     """
     documents = list(documents)
     if jobs is None:
         jobs = os.cpu_count() or 1 if len(documents) >= PARALLEL_FROM else 1
-    return _Checker(documents, cache).run(jobs, meanwhile)
+    return _Checker(documents, cache).run(jobs > 1, meanwhile)
 
 
 def recheck(checked: Checked, document: Document, cache: Cache | None = None,
@@ -170,9 +165,10 @@ class _Checker:
 
     # -- passes ----------------------------------------------------------------
 
-    def run(self, jobs: int = 1, meanwhile: Callable[[bool], Callable[[], None]] | None = None,
+    def run(self, apart: bool = False,
+            meanwhile: Callable[[bool], Callable[[], None]] | None = None,
             ) -> tuple[Checked | None, list[Diagnostic]]:
-        ended = meanwhile(jobs > 1) if meanwhile else None
+        ended = meanwhile(apart) if meanwhile else None
         try:
             for doc in self.documents:
                 self.check_shape(doc)
@@ -180,15 +176,12 @@ class _Checker:
             if ended:
                 ended()
         # once every id is known: links name entries
-        prose = [doc for doc in self.documents if not doc.failed]
         site_entry = self.parsed["site"].get("site")
-        if jobs > 1 and prose:
-            self.check_in_workers(prose, jobs)
-        else:
-            for doc in prose:
+        for doc in self.documents:
+            if not doc.failed:
                 self.check_markdown_fields(doc)
-            for doc, claim in self.parsed["claim"].values():
-                self.check_claim(doc, claim, site_entry[1] if site_entry else None)
+        for doc, claim in self.parsed["claim"].values():
+            self.check_claim(doc, claim, site_entry[1] if site_entry else None)
         if site_entry:
             self.check_site(*site_entry)
         for doc, _ in self.parsed["page"].values():
@@ -216,36 +209,6 @@ class _Checker:
             self.diagnostics.append(Diagnostic(
                 doc.path, doc.body_line + line - 1, col,
                 "page text is still a TODO placeholder", rest or "write the page in Markdown"))
-
-    def check_in_workers(self, documents: list[Document], jobs: int) -> None:
-        """:meth:`check_markdown_fields` of ``documents``, and :meth:`check_claim` of the
-        claims among them, in forked workers, merged in order.
-
-        Workers inherit this checker (and the cache's Markdown and quote memos) and send
-        back what they found, and which memos they used or made, for the cache to keep.
-        """
-        size = min(MARKDOWN_TASK, -(-len(documents) // (jobs * 4)))
-        parts = [range(i, min(i + size, len(documents))) for i in range(0, len(documents), size)]
-        if self.cache:
-            for kind in _WORKER_MEMOS:
-                self.cache.load(kind)  # once, before forking
-        global _worker_job
-        _worker_job = (self, documents)
-        gc.freeze()  # the documents are shared with the forked workers: keep GC off their pages
-        try:
-            with multiprocessing.get_context("fork").Pool(
-                    jobs, initializer=ignore_sigint, maxtasksperchild=MARKDOWN_BATCH) as pool:
-                found = pool.imap(_check_part, parts)
-                for diagnostics, markdown, links, anchors, memos in found:
-                    self.diagnostics += diagnostics
-                    self.markdown.update(markdown)
-                    self.links += links
-                    self.anchors.update(anchors)
-                    for kind, used_and_made in zip(_WORKER_MEMOS, memos or ()):
-                        self.cache.adopt(kind, *used_and_made)
-        finally:
-            gc.unfreeze()
-            _worker_job = None
 
     def check_shape(self, doc: Document) -> None:
         if doc.kind != "site" and not _ID.match(doc.id):
@@ -595,30 +558,6 @@ def dead_links(links: Iterable[SiteLink], produced: set[str]) -> list[Diagnostic
         found.append(Diagnostic(link.path, link.line, link.col,
                                 f"link '{link.href}' leads to no page of the site", hint))
     return found
-
-
-_worker_job: tuple[_Checker, list[Document]] | None = None  # what forked workers check
-_WORKER_MEMOS = ("markdown", "anchors")  # the memos workers use and make
-
-
-def _check_part(indexes: range) -> tuple[list[Diagnostic], dict, list, dict, Any]:
-    """In a worker: the Markdown of the documents at ``indexes`` and the claims among them,
-    with what it found."""
-    checker, documents = _worker_job
-    checker.diagnostics, checker.markdown, checker.links = [], {}, []  # this process's copy
-    checker.anchors = {}
-    cache = checker.cache
-    memos = [cache.record(kind) for kind in _WORKER_MEMOS] if cache else None
-    site_entry = checker.parsed["site"].get("site")
-    claims = checker.parsed["claim"]
-    for index in indexes:
-        doc = documents[index]
-        checker.check_markdown_fields(doc)
-        entry = claims.get(doc.id) if doc.kind == "claim" else None
-        if entry is not None and entry[0] is doc:
-            checker.check_claim(doc, entry[1], site_entry[1] if site_entry else None)
-    return (checker.diagnostics, checker.markdown, checker.links, checker.anchors,
-            memos and [used_and_made() for used_and_made in memos])
 
 
 # What makes a source or a claimant used: (kind, the relation that must not be empty, warning).

@@ -40,11 +40,11 @@ def test_second_build_renders_nothing(tmp_path, content):
     assert (tmp_path / CACHE_DIR / ".gitignore").read_text() == "*\n"
 
 
-def test_parsed_documents_are_cached_by_a_process_ended_before_the_check_workers(
+def test_parsed_documents_are_cached_by_a_process_ended_before_the_markdown_check(
         tmp_path, monkeypatch):
     """Writing the parsed documents to the cache reads them all: a process forked for it
-    does it beside the first, serial checks, and the check's workers are forked once it
-    has ended (the build's copy of the documents beside theirs made the check's peak)."""
+    does it beside the checks of shapes, and has ended before the Markdown is checked
+    (and so before any worker is forked: it copies what it reads)."""
     from factsite import validate
     content, out = tmp_path / "content", tmp_path / "site"
     generate(content, 60)
@@ -57,7 +57,7 @@ def test_parsed_documents_are_cached_by_a_process_ended_before_the_check_workers
             time.sleep(0.5)  # longer than the first checks
         return save(self, kinds, written=written)
 
-    def check_markdown_fields(self, doc):  # in a worker: is the writing process still on?
+    def check_markdown_fields(self, doc):  # is the writing process still on?
         try:
             os.kill(int((tmp_path / "pid").read_text()), 0)
             (tmp_path / "beside").touch()

@@ -70,42 +70,11 @@ def test_check_reports_and_returns_nothing_to_assemble(tmp_path: Path) -> None:
         ("claim-000004.yaml", 9, "unknown claim 'claim-9'")]
 
 
-def test_workers_check_like_one_process(tmp_path: Path) -> None:
-    """Markdown and claims (quotes anchored) are checked in forked workers: same
-    diagnostics, same site."""
-    content = tmp_path / "content"
-    generate(content, 400)
-    for name, old, new in [("claims/claim-000007.yaml", "claimant:", "claimnt:"),
-                           ("claims/claim-000150.yaml", "rating: ", "rating: [x] #"),
-                           ("claims/claim-000151.yaml", "disputes: [claim-000150]", "disputes: [x]"),
-                           ("claims/claim-000399.yaml", "(../../about/)", "(javascript:alert(1))"),
-                           ("claims/claim-000200.yaml", "said on record", "said in record"),
-                           ("claimants/person-00003.yaml", "kind: person", "kind: people")]:
-        (content / name).write_text((content / name).read_text().replace(old, new, 1))
-    documents = load_content(content)[0]
-    one = check(documents, jobs=1)[1]
-    assert {Path(d.path).name for d in one} == {
-        "claim-000007.yaml", "claim-000150.yaml", "claim-000151.yaml", "claim-000200.yaml",
-        "claim-000399.yaml", "person-00003.yaml"}
-    assert check(documents, jobs=3)[1] == one
-
-    valid = tmp_path / "valid"
-    generate(valid, 400)
-    documents = load_content(valid)[0]
-    sites = [assemble(check(documents, jobs=jobs)[0]) for jobs in (1, 3)]
-    assert [(c.id, c.analysis_html, [(p.source.id, p.span, p.before, p.pieces) for p in c.passages],
-             c.disputed_by)
-            for c in sites[0].claims] == [
-        (c.id, c.analysis_html, [(p.source.id, p.span, p.before, p.pieces) for p in c.passages],
-         tuple(sites[0].claims[sites[1].claims.index(o)] for o in c.disputed_by))
-        for c in sites[1].claims]
-
-
-def test_other_work_starts_first_and_ends_before_workers_are_forked(tmp_path: Path) -> None:
+def test_other_work_starts_first_and_ends_before_the_markdown_is_checked(tmp_path: Path,
+                                                                         ) -> None:
     """``meanwhile`` (the build writes the parsed documents to its cache) starts before the
-    first checks, told whether there will be workers (then it runs in a process of its own:
-    reading every document, it would copy them beside the workers); the check waits for
-    it to end before forking any."""
+    first checks, told whether to run apart (with several jobs: a process of its own beside
+    the checks of shapes); the check waits for it to end before the Markdown."""
     import multiprocessing
     content = tmp_path / "content"
     generate(content, 40)
@@ -122,8 +91,7 @@ def test_other_work_starts_first_and_ends_before_workers_are_forked(tmp_path: Pa
     assert seen == [("started", False, 0), ("ended", 0)]
 
 
-def test_markdown_and_quotes_made_by_workers_are_kept_in_the_cache(tmp_path: Path,
-                                                                    monkeypatch) -> None:
+def test_markdown_and_quotes_are_kept_in_the_cache(tmp_path: Path, monkeypatch) -> None:
     from factsite import validate
     from factsite.cache import Cache
     from factsite.passages import SourceText
@@ -131,13 +99,13 @@ def test_markdown_and_quotes_made_by_workers_are_kept_in_the_cache(tmp_path: Pat
     generate(content, 100)
     documents = load_content(content)[0]
     cache = Cache(tmp_path / "cache")
-    first = check(documents, cache, jobs=2)[0]
+    first = check(documents, cache)[0]
     cache.save_memos()
 
     def fail(*args):
         raise AssertionError("Markdown rendered again")
     monkeypatch.setattr(validate, "render_markdown", fail)
     monkeypatch.setattr(SourceText, "anchor_pieces", fail)
-    again = check(documents, Cache(tmp_path / "cache"), jobs=2)[0]
+    again = check(documents, Cache(tmp_path / "cache"))[0]
     assert again.markdown == first.markdown and len(first.markdown) > 100
     assert again.anchors == first.anchors and len(first.anchors) == 100
