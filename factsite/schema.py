@@ -16,12 +16,13 @@ from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
+from .markdown import SAFE_SCHEMES
+
 ID_PATTERN = r"^[a-z0-9]+(-[a-z0-9]+)*$"
 DATE_PATTERN = re.compile(r"(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?")
 TIMESTAMP_PATTERN = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z")
 SHA256_PATTERN = r"^[0-9a-f]{64}$"
 LANGUAGE_PATTERN = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*")  # a BCP 47 tag's shape
-SAFE_SCHEMES = ("http", "https", "mailto")
 # A text value starting with the word TODO is a placeholder left by `build.py new`:
 # validation reports it as an error so that it is never published.
 PLACEHOLDER = re.compile(r"\s*TODO\b")

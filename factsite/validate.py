@@ -28,7 +28,7 @@ from . import model as m
 from .cache import Cache
 from .diagnostics import Diagnostic, Lines, errors
 from .load import COLLECTIONS, Document, YamlPath
-from .markdown import ENTRY_SCHEMES, ROOT, LinkError, Prose, render_markdown
+from .markdown import ENTRY_SCHEMES, ROOT, LinkError, Prose, SiteLink, render_markdown
 from .passages import (Ambiguous, ContextMismatch, Corpus, EmptyQuote, NotFound, SourceText,
                        Span)
 from .suggest import FIELD_SYNONYMS, closest, did_you_mean, listing
@@ -45,8 +45,6 @@ RESERVED_PAGE_IDS = frozenset({
     "feed", "sitemap", "robots", "404", "index", "pagefind", "ratings", "page",
 })
 
-# Output the plan does not list: the theme's static files and the search index.
-UNPLANNED = ("static/", "pagefind/")
 DIFFERENCES_SHOWN = 3  # word differences a 'quote not found' hint names
 # Kinds an editor adds with `python build.py new KIND ID`: one file per entity.
 NEW_KINDS = frozenset(kind for kind, _ in COLLECTIONS.values())
@@ -530,34 +528,6 @@ class _Checker:
         if site and site[1].topics:
             return {t.id for t in site[1].topics}
         return {t for _, claim in self.parsed["claim"].values() for t in claim.topics}
-
-
-@dataclass(frozen=True)
-class SiteLink:
-    """A link in Markdown to a page of the site, where it was written."""
-
-    path: str
-    line: int
-    col: int
-    href: str  # as written
-    target: str  # site-relative, maybe with '?query' or '#fragment'
-
-
-def dead_links(links: Iterable[SiteLink], produced: set[str]) -> list[Diagnostic]:
-    """Links to pages the build does not produce (``produced``: site-relative URLs and
-    file paths of the plan). One set lookup per link."""
-    found = []
-    for link in links:
-        page = link.target.split("#", 1)[0].split("?", 1)[0]
-        if page in produced or page.startswith(UNPLANNED):
-            continue
-        hint = ("link to an entry as claim:ID, claimant:ID, source:ID, topic:ID or page:ID: "
-                "those are checked and work from every page")
-        if link.href.split("#", 1)[0].split("?", 1)[0] != "/" + page:
-            hint = f"from this text it leads to '/{page}'; " + hint
-        found.append(Diagnostic(link.path, link.line, link.col,
-                                f"link '{link.href}' leads to no page of the site", hint))
-    return found
 
 
 # What makes a source or a claimant used: (kind, the relation that must not be empty, warning).
