@@ -19,7 +19,9 @@ when missing; never a project dependency).
 
 Runs alternate: factsite cold build (no site/, no cache), Hugo cold build, Pagefind
 over Hugo's output, factsite again with nothing changed; each run builds into
-directories no earlier run used, and nothing is deleted until the end. Each round
+directories no earlier run used, and nothing is deleted until the end (with
+`--keep`, not even then: deleting a large run's output keeps an ext4 disk busy for
+minutes, so a script run just after it would pay for it). Each round
 runs them all twice: once timed, with nothing else watching, then once for memory.
 Memory is the peak of the sum over the whole process tree (render workers and
 Pagefind included) of the proportional set size (PSS: shared pages counted once),
@@ -38,6 +40,7 @@ with the load average before and after.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import ctypes
 import os
 import shutil
@@ -47,6 +50,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import yaml
@@ -337,9 +341,22 @@ def factsite(verb: str, work: Path, *extra: str) -> list[str]:
             "--templates", str(ROOT / "templates"), *extra]
 
 
-def compare(claims: int, runs: int, with_hugo: bool, trace: bool = False) -> None:
+@contextlib.contextmanager
+def _scratch(keep: bool) -> Iterator[str]:
+    """A scratch directory, deleted on exit unless kept: deleting a 10,000-claim run's output
+    on ext4 keeps the disk busy for minutes, which slows the next run's builds."""
+    if not keep:
+        with tempfile.TemporaryDirectory(prefix="factsite-bench-") as scratch:
+            yield scratch
+        return
+    scratch = tempfile.mkdtemp(prefix="factsite-bench-")
+    yield scratch
+    print(f"  kept {scratch}", flush=True)
+
+
+def compare(claims: int, runs: int, with_hugo: bool, trace: bool = False, keep: bool = False) -> None:
     print(f"\n{claims:,} claims:", flush=True)
-    with tempfile.TemporaryDirectory(prefix="factsite-bench-") as scratch:
+    with _scratch(keep) as scratch:
         work = Path(scratch)
         generate(work / "content", claims)
         if with_hugo:
@@ -385,11 +402,11 @@ def compare(claims: int, runs: int, with_hugo: bool, trace: bool = False) -> Non
               f"{medians['factsite, nothing changed'].seconds / hugo_.seconds:.2f}× time")
 
 
-def linearity(small: int, large: int, runs: int) -> None:
+def linearity(small: int, large: int, runs: int, keep: bool = False) -> None:
     """`check` and `build` at two sizes: time and memory ratios against the size ratio."""
     results: dict[int, dict[str, Measured]] = {}
     for claims in (small, large):
-        with tempfile.TemporaryDirectory(prefix="factsite-bench-") as scratch:
+        with _scratch(keep) as scratch:
             work = Path(scratch)
             generate(work / "content", claims)
             figures: dict[str, dict[bool, list[Measured]]] = {}
@@ -418,12 +435,15 @@ def main() -> None:
                         help="print the memory timeline of each cold build (PSS by process)")
     parser.add_argument("--linearity", type=int, nargs=2, metavar=("SMALL", "LARGE"),
                         help="also time check and build at two sizes")
+    parser.add_argument("--keep", action="store_true",
+                        help="keep each scratch directory (print its path) instead of deleting it, "
+                             "so that its deletion cannot slow a run that follows")
     args = parser.parse_args()
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     for claims in args.claims:
-        compare(claims, args.runs, not args.no_hugo, args.trace)
+        compare(claims, args.runs, not args.no_hugo, args.trace, args.keep)
     if args.linearity:
-        linearity(*args.linearity, args.runs)
+        linearity(*args.linearity, args.runs, args.keep)
     print(f"load average {os.getloadavg()[0]:.1f} at the end")
 
 
