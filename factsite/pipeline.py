@@ -179,7 +179,7 @@ def _save_documents(cache: Cache, apart: bool) -> Callable[[], None]:
     if not apart:
         cache.save_memos(["documents"])
         return lambda: None
-    from .load import Apart
+    from .parallel import Apart
 
     writing = Apart("saved the parsed documents", cache.save_memos, ["documents"])
 

@@ -17,7 +17,6 @@ import heapq
 import mmap
 import multiprocessing
 import os
-import signal
 import sys
 from array import array
 from dataclasses import dataclass, field, replace
@@ -38,10 +37,10 @@ from . import export
 from .cache import RECORDED, BuildState, Deferred, ReadNumbers, Recorder, fingerprint
 from .diagnostics import ContentError, Diagnostic
 from .i18n import MissingTranslation, Translations
-from .load import Apart
 from .markdown import ROOT, Prose, UnplacedProse
 from .model import (Claim, Claimant, Pagination, PartialDate, Rating, Site, Source, ThreadNode,
                     ThreadPart, Topic, paginate, thread_parts)
+from .parallel import Apart, ignore_sigint
 from .write import write_file
 
 
@@ -1046,7 +1045,7 @@ def _start_worker(site: Site | None, templates_dir: Path | None, pages: Sequence
     global _worker
     recorder = None if numbers is None else Recorder(numbers, _taken, _bases)
     if in_pool:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        ignore_sigint()
         if site is None:  # forked: the parent's renderer, site and plan
             renderer = _worker[0]
             if numbers is not None:
