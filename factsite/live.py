@@ -63,8 +63,7 @@ from .pipeline import BuildResult, Model
 from .search import SHARD_PAGES
 from .render import (Renderer, _once_each, dated_sections, entry_pages, home_page, made_from,
                      plan_sections, thread_groups)
-from .markdown import dead_links
-from .validate import known_ids, new_entity, patch_claims, recheck, unused
+from .validate import dead_links, known_ids, new_entity, patch_claims, recheck, unused
 from .write import count_files, link_file, staged, write_file
 
 # Fields whose change alters what an entity refers to, or where it is listed: such a save

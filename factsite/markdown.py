@@ -12,14 +12,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Callable, Iterable
+from typing import Callable
 from urllib.parse import urlsplit
 
 from markdown_it import MarkdownIt
 from markdown_it.common.utils import escapeHtml
 from markupsafe import Markup
-
-from .diagnostics import Diagnostic
 
 _md = MarkdownIt("commonmark", {"html": False, "typographer": False})
 # We check links ourselves so that a bad one is an error, not a silently dropped link.
@@ -31,8 +29,6 @@ ROOT = "\x00"
 # Link schemes that name an entry of the site: ``[the claim](claim:some-id)``.
 ENTRY_SCHEMES = ("claim", "claimant", "source", "topic", "page")
 SAFE_SCHEMES = ("http", "https", "mailto")  # of absolute links, here and in URL fields
-# Output the plan does not list: the theme's static files and the search index.
-UNPLANNED = ("static/", "pagefind/")
 
 
 class LinkError(Exception):
@@ -216,31 +212,3 @@ def _check_scheme(href: str) -> None:
                     "and links to entries like claim:ID",
                     "link to an https:// address, or to a page of this site as page:ID "
                     "(e.g. page:methodology) or claim:ID")
-
-
-@dataclass(frozen=True)
-class SiteLink:
-    """A link in Markdown to a page of the site, where it was written."""
-
-    path: str
-    line: int
-    col: int
-    href: str  # as written
-    target: str  # site-relative, maybe with '?query' or '#fragment'
-
-
-def dead_links(links: Iterable[SiteLink], produced: set[str]) -> list[Diagnostic]:
-    """Links to pages the build does not produce (``produced``: site-relative URLs and
-    file paths of the plan). One set lookup per link."""
-    found = []
-    for link in links:
-        page = link.target.split("#", 1)[0].split("?", 1)[0]
-        if page in produced or page.startswith(UNPLANNED):
-            continue
-        hint = ("link to an entry as claim:ID, claimant:ID, source:ID, topic:ID or page:ID: "
-                "those are checked and work from every page")
-        if link.href.split("#", 1)[0].split("?", 1)[0] != "/" + page:
-            hint = f"from this text it leads to '/{page}'; " + hint
-        found.append(Diagnostic(link.path, link.line, link.col,
-                                f"link '{link.href}' leads to no page of the site", hint))
-    return found

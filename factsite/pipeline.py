@@ -31,8 +31,7 @@ if TYPE_CHECKING:
     from .load import Document
     from .model import Site
     from .render import Page, Section
-    from .markdown import SiteLink
-    from .validate import Checked
+    from .validate import Checked, SiteLink
 
 
 @dataclass(frozen=True)
@@ -197,7 +196,7 @@ def _plan(site: Site, links: list[SiteLink], diagnostics: list[Diagnostic],
     """The plan by section and whole, and the warnings; or ContentError with every problem
     (links to no page)."""
     from .render import plan_sections
-    from .markdown import dead_links
+    from .validate import dead_links
 
     sections = plan_sections(site)
     pages = [page for found in sections.values() for page in found]

@@ -5,37 +5,62 @@ Two separate steps. :func:`check` runs the rules: the shape of each file
 (references, quotes, uniqueness); it returns every diagnostic and, when none
 is an error, the :class:`Checked` documents. :func:`assemble` turns those into
 the frozen :class:`factsite.model.Site`, building every reverse relation from
-one index (linear in the archive). :func:`validate` runs both.
+one index (linear in the archive). :func:`validate` runs both. :func:`dead_links` is
+the one rule over the plan, which the pipeline runs once it has planned.
 """
 
 from __future__ import annotations
 
 import bisect
+import importlib.util
 import os
 import posixpath
 import re
+import sys
 import typing
 from collections import defaultdict, namedtuple
 from dataclasses import dataclass
 from functools import partial
 from pathlib import PurePath
-from typing import Any, Callable, Iterable
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 from urllib.parse import urlsplit
-
-from pydantic import BaseModel, ValidationError
 
 from . import model as m
 from .cache import Cache
 from .diagnostics import Diagnostic, Lines, errors
 from .load import COLLECTIONS, Document, YamlPath
-from .markdown import ENTRY_SCHEMES, ROOT, LinkError, Prose, SiteLink, render_markdown
+from .markdown import ENTRY_SCHEMES, ROOT, LinkError, Prose, render_markdown
 from .passages import (Ambiguous, ContextMismatch, Corpus, EmptyQuote, NotFound, SourceText,
                        Span)
 from .suggest import FIELD_SYNONYMS, closest, did_you_mean, listing
-from .schema import (ID_PATTERN, MODELS, PLACEHOLDER, CaptureIn, ClaimIn, Invalid, SiteIn,
-                     parse_date, suggest_id)
 
-_ID = re.compile(ID_PATTERN)
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+    from .schema import CaptureIn, ClaimIn, SiteIn
+
+
+def _on_first_use(name: str) -> ModuleType:
+    """The module ``name``, imported when one of its attributes is first read."""
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.find_spec(name)
+    spec.loader = importlib.util.LazyLoader(spec.loader)
+    module = sys.modules[name] = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    package, _, child = name.rpartition(".")
+    if package:  # as an import does: ``import factsite.schema`` then finds it
+        setattr(sys.modules[package], child, module)
+    return module
+
+
+# The checks of each file's shape need pydantic and the schema's models (~0.1 s to import):
+# they load when a check first reads them, so that the build's own process, which runs only
+# :func:`dead_links` over its plan (the check ran in a forked process), never loads them.
+pydantic = _on_first_use("pydantic")
+schema = _on_first_use("factsite.schema")
+
 # Google's advice for ClaimReview's claimReviewed: longer text is cut in search results.
 CLAIM_REVIEWED_LIMIT = 75
 PARALLEL_FROM = 2000  # documents: below this, a process for ``meanwhile`` costs more than it saves
@@ -45,6 +70,8 @@ RESERVED_PAGE_IDS = frozenset({
     "feed", "sitemap", "robots", "404", "index", "pagefind", "ratings", "page",
 })
 
+# Output the plan does not list: the theme's static files and the search index.
+UNPLANNED = ("static/", "pagefind/")
 DIFFERENCES_SHOWN = 3  # word differences a 'quote not found' hint names
 # Kinds an editor adds with `python build.py new KIND ID`: one file per entity.
 NEW_KINDS = frozenset(kind for kind, _ in COLLECTIONS.values())
@@ -200,7 +227,7 @@ class _Checker:
                                                "source text is empty",
                                                "paste the archived text after the closing "
                                                "'---' line"))
-        todo = doc.kind == "page" and PLACEHOLDER.match(doc.body or "")
+        todo = doc.kind == "page" and schema.PLACEHOLDER.match(doc.body or "")
         if todo:
             line, col = Lines(doc.body).position(todo.end() - len("TODO"))
             rest = re.split(r"\r\n|\r|\n", doc.body[todo.end():])[0].strip(" :-")
@@ -209,14 +236,14 @@ class _Checker:
                 "page text is still a TODO placeholder", rest or "write the page in Markdown"))
 
     def check_shape(self, doc: Document) -> None:
-        if doc.kind != "site" and not _ID.match(doc.id):
+        if doc.kind != "site" and not re.match(schema.ID_PATTERN, doc.id):
             self.report(doc, (), f"invalid id '{doc.id}' (the file name)",
                         f"ids use lowercase letters, digits and single hyphens: "
-                        f"rename to '{suggest_id(doc.id)}'")
+                        f"rename to '{schema.suggest_id(doc.id)}'")
         self.known_ids[doc.kind].add(doc.id)
         if doc.failed:
             return
-        model = MODELS[doc.kind]
+        model = schema.MODELS[doc.kind]
         if doc.kind == "source" and doc.body is not None:
             self.source_texts[doc.id] = SourceText(doc.body)
             self.source_docs[doc.id] = doc
@@ -234,7 +261,7 @@ class _Checker:
                         rest or "replace it with the real value")
         try:
             parsed = model.model_validate(doc.data)
-        except ValidationError as error:
+        except pydantic.ValidationError as error:
             for problem in error.errors(include_url=False):
                 loc = tuple(problem["loc"])
                 if not any(loc[:len(path)] == path for path in placeholders):
@@ -258,13 +285,14 @@ class _Checker:
                 hint = ("if this line goes on with the value above it, indent it further than "
                         "that field's name (or put the value in quotes); " + hint)
             self.report(doc, loc, f"unknown field '{loc[-1]}'", hint, at_key=True)
-        elif kind == "value_error" and isinstance(problem.get("ctx", {}).get("error"), Invalid):
+        elif kind == "value_error" and isinstance(problem.get("ctx", {}).get("error"),
+                                                  schema.Invalid):
             invalid = problem["ctx"]["error"]
             self.report(doc, loc, invalid.message, invalid.hint)
-        elif kind == "string_pattern_mismatch" and problem["ctx"]["pattern"] == ID_PATTERN:
+        elif kind == "string_pattern_mismatch" and problem["ctx"]["pattern"] == schema.ID_PATTERN:
             self.report(doc, loc, f"invalid id '{value}' in '{name}'",
                         f"ids use lowercase letters, digits and single hyphens, "
-                        f"like '{suggest_id(str(value))}'")
+                        f"like '{schema.suggest_id(str(value))}'")
         elif kind == "string_pattern_mismatch":
             self.report(doc, loc, f"invalid value '{value}' for '{name}'",
                         "a language tag looks like 'en', 'ru' or 'pt-BR'"
@@ -528,6 +556,34 @@ class _Checker:
         if site and site[1].topics:
             return {t.id for t in site[1].topics}
         return {t for _, claim in self.parsed["claim"].values() for t in claim.topics}
+
+
+@dataclass(frozen=True)
+class SiteLink:
+    """A link in Markdown to a page of the site, where it was written."""
+
+    path: str
+    line: int
+    col: int
+    href: str  # as written
+    target: str  # site-relative, maybe with '?query' or '#fragment'
+
+
+def dead_links(links: Iterable[SiteLink], produced: set[str]) -> list[Diagnostic]:
+    """Links to pages the build does not produce (``produced``: site-relative URLs and
+    file paths of the plan). One set lookup per link."""
+    found = []
+    for link in links:
+        page = link.target.split("#", 1)[0].split("?", 1)[0]
+        if page in produced or page.startswith(UNPLANNED):
+            continue
+        hint = ("link to an entry as claim:ID, claimant:ID, source:ID, topic:ID or page:ID: "
+                "those are checked and work from every page")
+        if link.href.split("#", 1)[0].split("?", 1)[0] != "/" + page:
+            hint = f"from this text it leads to '/{page}'; " + hint
+        found.append(Diagnostic(link.path, link.line, link.col,
+                                f"link '{link.href}' leads to no page of the site", hint))
+    return found
 
 
 # What makes a source or a claimant used: (kind, the relation that must not be empty, warning).
@@ -842,7 +898,8 @@ def unknown_id_hint(kind: str, ref: str, known: Iterable[str], path: str) -> str
     ``path`` is the referring file (in ``<content>/<collection>/``), which tells
     where the site's content directory is.
     """
-    known = sorted(k for k in known if _ID.match(k))  # never a file name that is no id
+    # never a file name that is no id
+    known = sorted(k for k in known if re.match(schema.ID_PATTERN, k))
     close = closest(ref, known)
     if close:
         return did_you_mean(close)
@@ -879,7 +936,7 @@ def _merged(listed: tuple[m.Claim, ...], gone: set[str], added: Iterable[m.Claim
 
 
 def _date(text: str | None) -> m.PartialDate | None:
-    return m.PartialDate(*parse_date(text)) if text else None
+    return m.PartialDate(*schema.parse_date(text)) if text else None
 
 
 def _capture(capture: CaptureIn | None) -> m.Capture | None:
@@ -894,13 +951,13 @@ def _plain(value: Any) -> Any:
     too: what the rules and :func:`assemble` read of it. A pydantic instance costs ~2.6 KB
     a claim (its dict and the set of fields given), ~250 MiB at 100,000 claims held
     through the check; the record, a tenth of that."""
-    if isinstance(value, BaseModel):
+    if isinstance(value, pydantic.BaseModel):
         kind = type(value)
         record = _RECORDS.get(kind)
         if record is None:
             record = _RECORDS[kind] = namedtuple(kind.__name__, list(kind.model_fields))
         return record._make(_plain(item) for item in value.__dict__.values())
-    if type(value) is list and value and isinstance(value[0], BaseModel):
+    if type(value) is list and value and isinstance(value[0], pydantic.BaseModel):
         return [_plain(item) for item in value]
     return value
 
@@ -919,7 +976,7 @@ def _fields_at(model: type[BaseModel], loc: YamlPath) -> list[str]:
 
 
 def _find_model(annotation: Any) -> type[BaseModel] | None:
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+    if isinstance(annotation, type) and issubclass(annotation, pydantic.BaseModel):
         return annotation
     for arg in typing.get_args(annotation):
         found = _find_model(arg)
@@ -949,7 +1006,7 @@ def _type_name(value: Any) -> str:
 
 def _placeholders(value: Any, path: YamlPath = ()) -> Iterable[tuple[YamlPath, str]]:
     """Text values still holding a scaffold placeholder ('TODO ...'), in file order."""
-    if isinstance(value, str) and PLACEHOLDER.match(value):
+    if isinstance(value, str) and schema.PLACEHOLDER.match(value):
         yield path, value
     elif isinstance(value, dict):
         for key, item in value.items():

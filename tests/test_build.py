@@ -54,6 +54,19 @@ def test_the_built_site_is_read_again_only_when_asked_for(tmp_path, content):
     assert kept.site is kept.loaded and len(kept.site.claims) == result.claims
 
 
+def test_the_build_process_never_loads_pydantic(tmp_path, content):
+    """The content is checked in a forked process: the build's own, which plans, runs the
+    dead-link rule and renders, never imports pydantic (nor does a build with nothing to do)."""
+    script = ("import sys; from pathlib import Path; from factsite import pipeline; "
+              "pipeline.build(*map(Path, sys.argv[1:])); print('pydantic_core' in sys.modules)")
+    for kind in ("cold", "nothing changed"):
+        result = subprocess.run([sys.executable, "-c", script, str(content), str(TEMPLATES),
+                                 str(tmp_path / "site")], capture_output=True, text=True,
+                                cwd=ROOT, timeout=60)
+        assert result.returncode == 0, result.stderr
+        assert result.stdout == "False\n", kind
+
+
 def every_file(root: Path) -> dict[str, bytes]:
     return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*"))
             if p.is_file()}
