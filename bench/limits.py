@@ -81,10 +81,25 @@ def long_lists(content: Path, rng: random.Random) -> None:
         f"name: {'N' * schema.NAME_LIMIT}\nkind: person\n")
 
 
+def cited_source(content: Path, rng: random.Random) -> None:
+    """A source at the size limit cited by 1,000 claims, each passage also printed in
+    capitals at the end, so that every link to the original needs the words around it."""
+    statements = [f"Statement number {n} says the bridge will open" for n in range(1000)]
+    header = ("---\ntitle: A source at the size limit\nurl: https://example.org/huge\n"
+              "language: en\n---\n")
+    head = "".join(f"{line}.\n\n" for line in statements)
+    tail = "".join(f"{line.upper()}.\n\n" for line in statements)
+    prose = _prose(rng, load.SOURCE_LIMIT - len(header) - len(head) - len(tail) - 2)
+    (content / "sources" / "huge.txt").write_text(header + head + prose + "\n\n" + tail)
+    for n, line in enumerate(statements):
+        (content / "claims" / f"statement-{n}.yaml").write_text(_claim("huge", line))
+
+
 CASES = {
     "source-at-limit": lambda c, r: big_source(c, r, found=True),
     "quote-not-found-in-source-at-limit": lambda c, r: big_source(c, r, found=False),
     "lists-and-names-at-limit": long_lists,
+    "source-at-limit-cited-by-1000-claims": cited_source,
 }
 
 

@@ -328,23 +328,25 @@ class SourceText:
                      encode_fragment_text(" ".join(words[-FRAGMENT_EDGE_WORDS:]))]
         else:
             parts = [encode_fragment_text(" ".join(words))]
-        if self._count_ignoring_case(self.text[span.start:span.end]) > 1:
-            before = self.text[:span.start].split()[-FRAGMENT_CONTEXT_WORDS:]
-            after = self.text[span.end:].split()[:FRAGMENT_CONTEXT_WORDS]
+        if self._recurs_ignoring_case(self.text[span.start:span.end]):
+            before = _words_before(self.text, span.start, FRAGMENT_CONTEXT_WORDS)
+            after = _words_after(self.text, span.end, FRAGMENT_CONTEXT_WORDS)
             if before:
                 parts.insert(0, encode_fragment_text(" ".join(before)) + "-")
             if after:
                 parts.append("-" + encode_fragment_text(" ".join(after)))
         return "text=" + ",".join(parts)
 
-    def _count_ignoring_case(self, passage: str) -> int:
-        """How often browsers, which match text fragments ignoring case, would find it."""
-        folded = self._folded[0].lower()
+    def _recurs_ignoring_case(self, passage: str) -> bool:
+        """Whether browsers, which match text fragments ignoring case, would find the
+        passage more than once: two searches at most, not a count of every match."""
         needle = fold(passage).lower()
-        count, index = 0, folded.find(needle)
-        while index != -1:
-            count, index = count + 1, folded.find(needle, index + 1)
-        return count
+        first = self._folded_lower.find(needle)
+        return first != -1 and self._folded_lower.find(needle, first + 1) != -1
+
+    @cached_property
+    def _folded_lower(self) -> str:
+        return self._folded[0].lower()
 
     def line_col(self, offset: int) -> tuple[int, int]:
         return self._lines.position(offset)
@@ -383,6 +385,30 @@ class Corpus:
             next_source = self.starts[at + 1] if at + 1 < len(self.starts) else len(self.folded)
             index = self.folded.find(needle, next_source)
         return found
+
+
+def _words_before(text: str, end: int, count: int) -> list[str]:
+    """The last ``count`` words of ``text[:end]``, from a window that grows until it
+    holds more than ``count`` words (so that those are whole) or reaches the start:
+    splitting all the text before a passage cost a pass over the source per citation."""
+    width = 16 * count
+    while True:
+        start = max(0, end - width)
+        words = text[start:end].split()
+        if len(words) > count or start == 0:
+            return words[-count:]
+        width *= 4
+
+
+def _words_after(text: str, start: int, count: int) -> list[str]:
+    """The first ``count`` words of ``text[start:]``, as :func:`_words_before` does."""
+    width = 16 * count
+    while True:
+        end = min(len(text), start + width)
+        words = text[start:end].split()
+        if len(words) > count or end == len(text):
+            return words[:count]
+        width *= 4
 
 
 CLOSEST_QUOTE_CHARS = 300  # of a quote not found, compared with the source for the hint

@@ -19,7 +19,7 @@ from markupsafe import Markup
 import build
 from factsite import pipeline, render
 from factsite.export import _indented, _json_pieces, spreadsheet_safe
-from factsite.passages import SourceText, encode_fragment_text
+from factsite.passages import FRAGMENT_CONTEXT_WORDS, SourceText, encode_fragment_text
 from tests.conftest import DEMO, FIXTURE, TEMPLATES, soup
 from tests.corpus import generate
 
@@ -161,6 +161,29 @@ def test_fragment_for_a_long_passage_uses_start_and_end():
     text = SourceText(f"Before. {words}. After.")
     assert text.text_fragment(text.anchor(words)) == \
         "#:~:text=one%20two%20three%20four,ten%20eleven%20twelve%20thirteen"
+
+
+def test_fragment_context_is_the_nearest_words_however_far_they_are():
+    """The words around a repeated passage are read from a window near it, not from
+    all the text before it: the same words as splitting the whole text, whatever the
+    lengths of words and of the whitespace between them."""
+    rng = random.Random(7)
+    vocabulary = ["a", "bridge", "x" * 70, "opens", "toll-free", "«quay»", "y" * 300]
+    for _ in range(300):
+        words = [rng.choice(vocabulary) for _ in range(rng.randrange(0, 12))]
+        words += ["Harbour", "talks"] + [rng.choice(vocabulary) for _ in range(rng.randrange(0, 12))]
+        words += ["harbour", "TALKS"] + [rng.choice(vocabulary) for _ in range(rng.randrange(0, 12))]
+        text = "".join(word + rng.choice([" ", "\n", "  \t", " " * 200]) for word in words)
+        source = SourceText(text)
+        span = rng.choice(source.occurrences("Harbour talks") + source.occurrences("harbour TALKS"))
+        before = text[:span.start].split()[-FRAGMENT_CONTEXT_WORDS:]
+        after = text[span.end:].split()[:FRAGMENT_CONTEXT_WORDS]
+        expected = [encode_fragment_text(" ".join(text[span.start:span.end].split()))]
+        if before:
+            expected.insert(0, encode_fragment_text(" ".join(before)) + "-")
+        if after:
+            expected.append("-" + encode_fragment_text(" ".join(after)))
+        assert source.text_fragment(span) == "#:~:text=" + ",".join(expected)
 
 
 def test_passages_link_to_the_original_and_the_archive(fixture_site):
