@@ -82,14 +82,6 @@ SUPERSEDED = 3  # a writer's exit status when a newer save will write instead
 STOP_EVERY = 1  # pages rendered between two looks whether a newer save is waiting (a look is cheap)
 
 
-@dataclasses.dataclass
-class Saved:
-    """What a save changed: the pages rendered again, and the summary line's figures."""
-
-    result: BuildResult
-    pages: list[str]  # site-relative paths rendered again (open pages first)
-
-
 class LiveSite:
     def __init__(self, content: Path, templates: Path, out: Path, cache: Cache, *,
                  strict: bool = False, base_url: str | None = None,

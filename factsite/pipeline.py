@@ -86,8 +86,6 @@ class Model:
     """The checked site, its plan and what they were made from: the dev server keeps it
     between saves and passes it to :func:`build`."""
 
-    documents: list[Document]
-    load_problems: list[Diagnostic]  # files that are not documents (wrong name, unreadable)
     checked: Checked
     site: Site
     pages: list[Page]
@@ -125,22 +123,21 @@ def _collector_paused() -> Iterator[None]:
 def _load_model(content_dir: Path, base_url: str | None, lap: Callable[[str], None],
                 cache: Cache | None, jobs: int | None,
                 documents: tuple[list[Document], list[Diagnostic]] | None) -> Model:
-    documents, problems, checked, site, diagnostics = _loaded(content_dir, base_url, cache, jobs,
-                                                              documents)
+    checked, site, diagnostics = _loaded(content_dir, base_url, cache, jobs, documents)
     lap("load and check")
     sections, pages, warnings = _plan(site, checked.links, diagnostics)
     lap("plan")
-    return Model(documents, problems, checked, site, pages, warnings, sections)
+    return Model(checked, site, pages, warnings, sections)
 
 
 def _loaded(content_dir: Path, base_url: str | None, cache: Cache | None, jobs: int | None,
             documents: tuple[list[Document], list[Diagnostic]] | None = None,
-            ) -> tuple[list[Document], list[Diagnostic], Checked, Site, list[Diagnostic]]:
+            ) -> tuple[Checked, Site, list[Diagnostic]]:
     """Load (or take ``documents``), check and assemble, in this process."""
     from .load import load_content
 
     documents, problems = documents or load_content(Path(content_dir), cache, jobs=jobs)
-    return (documents, problems, *_check(documents, problems, base_url, cache, jobs))
+    return _check(documents, problems, base_url, cache, jobs)
 
 
 def _check(documents: list[Document], problems: list[Diagnostic], base_url: str | None,
@@ -232,7 +229,7 @@ def _load_apart(content_dir: Path, base_url: str | None, lap: Callable[[str], No
     if not hasattr(os, "fork"):
         meanwhile()
         with _collector_paused():
-            _, _, checked, site, diagnostics = _loaded(content_dir, base_url, cache, jobs)
+            checked, site, diagnostics = _loaded(content_dir, base_url, cache, jobs)
         lap("load and check")
         return site, checked.links, diagnostics, None
     pid = os.fork()
